@@ -1,0 +1,169 @@
+//! The buffered flavour of the channel: a [`RingQueue`] plus two wait lists.
+//!
+//! Senders wait on `senders` for room, receivers on `receivers` for a value. Every successful
+//! push notifies one receiver and every successful pop notifies one sender; a notification
+//! costs a fence and a load when nobody waits (see `wait::list`). Disconnection sets a bit in
+//! `disconnected` and closes the opposite wait list, whose waiters then re-check and see it.
+
+use core::task::{Context, Poll};
+use std::time::Instant;
+
+use super::error::{SendTimeoutError, TryRecvError, TrySendError};
+use crate::queue::RingQueue;
+use crate::sync::{AtomicUsize, Ordering};
+use crate::wait::{self, WaitList, WaitPolicy, Waiter, CLOSED};
+
+/// Bit set in `disconnected` once the last sender is gone.
+const SENDERS_GONE: usize = 1;
+/// Bit set in `disconnected` once the last receiver is gone.
+const RECEIVERS_GONE: usize = 2;
+
+pub(super) struct Array<T> {
+    queue: RingQueue<T>,
+    /// Senders waiting for room.
+    senders: WaitList<Option<T>>,
+    /// Receivers waiting for a value.
+    receivers: WaitList<Option<T>>,
+    /// `SENDERS_GONE | RECEIVERS_GONE` bits; only ever set. SeqCst (set and read) so that a
+    /// waiter's re-check after its registration fence cannot miss it.
+    disconnected: AtomicUsize,
+    policy: WaitPolicy,
+}
+
+impl<T> Array<T> {
+    pub(super) fn new(cap: usize, policy: WaitPolicy) -> Self {
+        Array {
+            queue: RingQueue::new(cap),
+            senders: WaitList::new(),
+            receivers: WaitList::new(),
+            disconnected: AtomicUsize::new(0),
+            policy,
+        }
+    }
+
+    fn gone(&self, bit: usize) -> bool {
+        self.disconnected.load(Ordering::SeqCst) & bit != 0
+    }
+
+    pub(super) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        if self.gone(RECEIVERS_GONE) {
+            return Err(TrySendError::Disconnected(value));
+        }
+        match self.queue.push(value) {
+            Ok(()) => {
+                self.receivers.notify_one();
+                Ok(())
+            }
+            Err(v) => Err(TrySendError::Full(v)),
+        }
+    }
+
+    pub(super) fn try_recv(&self) -> Result<T, TryRecvError> {
+        if let Some(v) = self.queue.pop() {
+            self.senders.notify_one();
+            return Ok(v);
+        }
+        if !self.gone(SENDERS_GONE) {
+            return Err(TryRecvError::Empty);
+        }
+        // Every push happened before the last sender left, which happened before we saw the
+        // bit: one more pop sees anything that is left.
+        match self.queue.pop() {
+            Some(v) => Ok(v),
+            None => Err(TryRecvError::Disconnected),
+        }
+    }
+
+    /// One attempt of a send, in the shape `wait_blocking` and `poll_wait` want: `Some` when
+    /// done, `None` (value back in `slot`) when the caller must wait.
+    fn attempt_send(&self, slot: &mut Option<T>) -> Option<Result<(), T>> {
+        let value = slot.take().expect("send attempted twice");
+        match self.try_send(value) {
+            Ok(()) => Some(Ok(())),
+            Err(TrySendError::Disconnected(v)) => Some(Err(v)),
+            Err(TrySendError::Full(v)) => {
+                *slot = Some(v);
+                None
+            }
+        }
+    }
+
+    fn attempt_recv(&self) -> Option<Result<T, ()>> {
+        match self.try_recv() {
+            Ok(v) => Some(Ok(v)),
+            Err(TryRecvError::Disconnected) => Some(Err(())),
+            Err(TryRecvError::Empty) => None,
+        }
+    }
+
+    pub(super) fn send(
+        &self,
+        value: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
+        let mut slot = Some(value);
+        match wait::wait_blocking(&self.senders, self.policy, deadline, || {
+            self.attempt_send(&mut slot)
+        }) {
+            Some(Ok(())) => Ok(()),
+            Some(Err(v)) => Err(SendTimeoutError::Disconnected(v)),
+            None => Err(SendTimeoutError::Timeout(
+                slot.take().expect("value kept on timeout"),
+            )),
+        }
+    }
+
+    pub(super) fn recv(&self, deadline: Option<Instant>) -> Option<Result<T, ()>> {
+        wait::wait_blocking(&self.receivers, self.policy, deadline, || {
+            self.attempt_recv()
+        })
+    }
+
+    pub(super) fn poll_send(
+        &self,
+        node: &Waiter<Option<T>>,
+        slot: &mut Option<T>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), T>> {
+        // SAFETY: `node` is pinned inside the send future, which unregisters it on drop.
+        unsafe { wait::poll_wait(&self.senders, node, cx, || self.attempt_send(slot)) }
+    }
+
+    pub(super) fn poll_recv(
+        &self,
+        node: &Waiter<Option<T>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<T, ()>> {
+        // SAFETY: `node` is pinned inside the receive future, which unregisters it on drop.
+        unsafe { wait::poll_wait(&self.receivers, node, cx, || self.attempt_recv()) }
+    }
+
+    /// Called when a send future is dropped. The value, if still unsent, drops with the future.
+    pub(super) fn cancel_send(&self, node: &Waiter<Option<T>>) {
+        // SAFETY: `node` was registered (if at all) in `senders`.
+        unsafe { wait::cancel_wait(&self.senders, node) }
+    }
+
+    pub(super) fn cancel_recv(&self, node: &Waiter<Option<T>>) {
+        // SAFETY: `node` was registered (if at all) in `receivers`.
+        unsafe { wait::cancel_wait(&self.receivers, node) }
+    }
+
+    pub(super) fn disconnect_senders(&self) {
+        self.disconnected.fetch_or(SENDERS_GONE, Ordering::SeqCst);
+        self.receivers.notify_all(CLOSED);
+    }
+
+    pub(super) fn disconnect_receivers(&self) {
+        self.disconnected.fetch_or(RECEIVERS_GONE, Ordering::SeqCst);
+        self.senders.notify_all(CLOSED);
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub(super) fn capacity(&self) -> usize {
+        self.queue.capacity()
+    }
+}

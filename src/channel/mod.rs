@@ -1,0 +1,399 @@
+//! Bounded multi-producer multi-consumer channels, blocking and async: Go's `chan T`.
+//!
+//! [`bounded(cap)`](bounded) with `cap > 0` is a buffered channel on a lock-free
+//! [`RingQueue`](crate::queue::RingQueue); `bounded(0)` is a rendezvous channel like Go's
+//! unbuffered `make(chan T)`: a send returns only once a receiver has taken the value.
+//! Blocking calls wait through [`crate::wait`]: spin briefly, then park, so idle threads burn
+//! no CPU; the async forms ([`Sender::send_async`], [`Receiver::recv_async`]) register in the
+//! same wait lists and are cancel-safe (dropping one holds nothing and loses nothing).
+//!
+//! Disconnection follows std and crossbeam: once every receiver is gone, sends fail and hand
+//! the value back; once every sender is gone, receivers drain what is left, then fail.
+//!
+//! # Examples
+//!
+//! The seed's pipeline, generator → square → filter:
+//!
+//! ```
+//! use lockgate::channel::{bounded, Receiver};
+//! use std::thread;
+//!
+//! fn generator(nums: Vec<i64>) -> Receiver<i64> {
+//!     let (tx, rx) = bounded(0);
+//!     thread::spawn(move || {
+//!         for n in nums {
+//!             if tx.send(n).is_err() {
+//!                 return; // the consumer is gone: stop
+//!             }
+//!         }
+//!     });
+//!     rx
+//! }
+//!
+//! fn stage(input: Receiver<i64>, f: impl Fn(i64) -> Option<i64> + Send + 'static) -> Receiver<i64> {
+//!     let (tx, rx) = bounded(0);
+//!     thread::spawn(move || {
+//!         for n in input {
+//!             if let Some(out) = f(n) {
+//!                 if tx.send(out).is_err() {
+//!                     return;
+//!                 }
+//!             }
+//!         }
+//!     });
+//!     rx
+//! }
+//!
+//! let squares = stage(generator((1..=10).collect()), |n| Some(n * n));
+//! let even = stage(squares, |n| (n % 2 == 0).then_some(n));
+//! assert_eq!(even.iter().collect::<Vec<_>>(), [4, 16, 36, 64, 100]);
+//! ```
+
+mod array;
+mod error;
+mod future;
+mod zero;
+
+use core::fmt;
+use std::time::{Duration, Instant};
+
+pub use error::{
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
+pub use future::{RecvFuture, SendFuture};
+
+use crate::sync::{Arc, AtomicUsize, Ordering};
+use crate::wait::WaitPolicy;
+use array::Array;
+use zero::Zero;
+
+enum Flavor<T> {
+    Array(Array<T>),
+    Zero(Zero<T>),
+}
+
+struct Shared<T> {
+    flavor: Flavor<T>,
+    /// Live `Sender` handles. The handle that takes it to zero disconnects the senders' side.
+    senders: AtomicUsize,
+    /// Live `Receiver` handles, likewise.
+    receivers: AtomicUsize,
+}
+
+/// Dispatches to the flavour.
+macro_rules! flavor {
+    ($shared:expr, $c:ident => $e:expr) => {
+        match &$shared.flavor {
+            Flavor::Array($c) => $e,
+            Flavor::Zero($c) => $e,
+        }
+    };
+}
+use flavor;
+
+/// Creates a channel holding at most `cap` values; `cap == 0` makes a rendezvous channel.
+/// Waits with the default [`WaitPolicy::Adaptive`].
+///
+/// # Panics
+///
+/// Panics if `cap` exceeds [`RingQueue::MAX_CAPACITY`](crate::queue::RingQueue::MAX_CAPACITY).
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = lockgate::channel::bounded(1);
+/// tx.send(7).unwrap();
+/// assert!(tx.try_send(8).unwrap_err().is_full());
+/// assert_eq!(rx.recv(), Ok(7));
+/// drop(tx);
+/// assert!(rx.recv().is_err()); // empty and every sender gone
+/// ```
+pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    bounded_with(cap, WaitPolicy::default())
+}
+
+/// Like [`bounded`], with the given [`WaitPolicy`] for its blocking calls. The rendezvous
+/// flavour (`cap == 0`) always parks at once, since its partner must be woken anyway.
+pub fn bounded_with<T>(cap: usize, policy: WaitPolicy) -> (Sender<T>, Receiver<T>) {
+    let flavor = if cap == 0 {
+        Flavor::Zero(Zero::new())
+    } else {
+        Flavor::Array(Array::new(cap, policy))
+    };
+    let shared = Arc::new(Shared {
+        flavor,
+        senders: AtomicUsize::new(1),
+        receivers: AtomicUsize::new(1),
+    });
+    (
+        Sender {
+            shared: shared.clone(),
+        },
+        Receiver { shared },
+    )
+}
+
+fn deadline_after(timeout: Duration) -> Option<Instant> {
+    // A timeout too large to represent waits forever, as std's `recv_timeout` does.
+    Instant::now().checked_add(timeout)
+}
+
+impl<T> Shared<T> {
+    fn len(&self) -> usize {
+        match &self.flavor {
+            Flavor::Array(a) => a.len(),
+            Flavor::Zero(_) => 0,
+        }
+    }
+
+    fn capacity(&self) -> usize {
+        match &self.flavor {
+            Flavor::Array(a) => a.capacity(),
+            Flavor::Zero(_) => 0,
+        }
+    }
+
+    fn send(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        flavor!(self, c => c.send(value, deadline))
+    }
+
+    fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        match flavor!(self, c => c.recv(deadline)) {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(())) => Err(RecvTimeoutError::Disconnected),
+            None => Err(RecvTimeoutError::Timeout),
+        }
+    }
+}
+
+/// The sending half of a channel. Clone it for more producers.
+pub struct Sender<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// The receiving half of a channel. Clone it for more consumers; each value goes to one.
+pub struct Receiver<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Sender<T> {
+    /// Sends `value`, blocking while the channel is full (for `bounded(0)`: until a receiver
+    /// takes it). Fails, handing the value back, once every receiver is gone.
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        self.shared
+            .send(value, None)
+            .map_err(|e| SendError(e.into_inner()))
+    }
+
+    /// Sends `value` if that can be done at once. Lock-free for buffered channels.
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        flavor!(self.shared, c => c.try_send(value))
+    }
+
+    /// Like [`Sender::send`], giving up after `timeout`. Never returns `Timeout` early.
+    pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        self.shared.send(value, deadline_after(timeout))
+    }
+
+    /// Like [`Sender::send`], giving up at `deadline`.
+    pub fn send_deadline(&self, value: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
+        self.shared.send(value, Some(deadline))
+    }
+
+    /// Sends asynchronously. Dropping the future before it completes sends nothing and drops
+    /// the value with it; it never leaves a half-finished send behind.
+    pub fn send_async(&self, value: T) -> SendFuture<'_, T> {
+        SendFuture::new(self, value)
+    }
+
+    /// Values in the channel right now (always 0 for `bounded(0)`).
+    pub fn len(&self) -> usize {
+        self.shared.len()
+    }
+
+    /// True if the channel holds no value right now.
+    pub fn is_empty(&self) -> bool {
+        self.shared.len() == 0
+    }
+
+    /// True if a `try_send` would find no room right now (always true for `bounded(0)`).
+    pub fn is_full(&self) -> bool {
+        self.shared.len() == self.shared.capacity()
+    }
+
+    /// The channel's capacity (0 for a rendezvous channel).
+    pub fn capacity(&self) -> usize {
+        self.shared.capacity()
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Receives a value, blocking while the channel is empty. Fails once the channel is empty
+    /// and every sender is gone.
+    pub fn recv(&self) -> Result<T, RecvError> {
+        self.shared.recv(None).map_err(|_| RecvError)
+    }
+
+    /// Receives a value if one is ready. Lock-free for buffered channels.
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        flavor!(self.shared, c => c.try_recv())
+    }
+
+    /// Like [`Receiver::recv`], giving up after `timeout`. Never returns `Timeout` early.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.shared.recv(deadline_after(timeout))
+    }
+
+    /// Like [`Receiver::recv`], giving up at `deadline`.
+    pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+        self.shared.recv(Some(deadline))
+    }
+
+    /// Receives asynchronously. Cancel-safe: dropping the future takes nothing from the
+    /// channel (a value already handed to it goes to the next receiver).
+    pub fn recv_async(&self) -> RecvFuture<'_, T> {
+        RecvFuture::new(self)
+    }
+
+    /// A blocking iterator that ends when the channel is empty and every sender is gone.
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { rx: self }
+    }
+
+    /// An iterator over the values ready now; never blocks.
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { rx: self }
+    }
+
+    /// Values in the channel right now (always 0 for `bounded(0)`).
+    pub fn len(&self) -> usize {
+        self.shared.len()
+    }
+
+    /// True if the channel holds no value right now.
+    pub fn is_empty(&self) -> bool {
+        self.shared.len() == 0
+    }
+
+    /// True if the channel has no free slot right now.
+    pub fn is_full(&self) -> bool {
+        self.shared.len() == self.shared.capacity()
+    }
+
+    /// The channel's capacity (0 for a rendezvous channel).
+    pub fn capacity(&self) -> usize {
+        self.shared.capacity()
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        // Relaxed: a new handle is made from a live one, so the count cannot be zero and
+        // nothing is published by the increment (the same reasoning as `Arc::clone`).
+        self.shared.senders.fetch_add(1, Ordering::Relaxed);
+        Sender {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        // Relaxed: as in `Sender::clone`.
+        self.shared.receivers.fetch_add(1, Ordering::Relaxed);
+        Receiver {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        // AcqRel: the last handle sees every other handle's sends before it disconnects.
+        if self.shared.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            flavor!(self.shared, c => c.disconnect_senders());
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        // AcqRel: as in `Sender::drop`.
+        if self.shared.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            flavor!(self.shared, c => c.disconnect_receivers());
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .finish()
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .finish()
+    }
+}
+
+/// Blocking iterator over a [`Receiver`], from [`Receiver::iter`].
+#[derive(Debug)]
+pub struct Iter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv().ok()
+    }
+}
+
+/// Non-blocking iterator over a [`Receiver`], from [`Receiver::try_iter`].
+#[derive(Debug)]
+pub struct TryIter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T> Iterator for TryIter<'_, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.try_recv().ok()
+    }
+}
+
+/// Owning blocking iterator over a [`Receiver`].
+#[derive(Debug)]
+pub struct IntoIter<T> {
+    rx: Receiver<T>,
+}
+
+impl<T> Iterator for IntoIter<T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv().ok()
+    }
+}
+
+impl<T> IntoIterator for Receiver<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { rx: self }
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Receiver<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}

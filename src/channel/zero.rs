@@ -1,0 +1,327 @@
+//! The rendezvous flavour, `bounded(0)`: Go's unbuffered channel.
+//!
+//! There is no buffer; a value passes straight from a sender to a receiver through the payload
+//! of a wait node (the direct hand-off of `wait::list`):
+//!
+//! * a sender that finds a parked receiver deposits its value into that receiver's node and
+//!   wakes it; otherwise it parks in `senders` with the value in its own node, and returns only
+//!   once a receiver has taken it (or it times out, or every receiver leaves, and then takes
+//!   the value back);
+//! * a receiver that finds a parked sender takes the value out of the sender's node and wakes
+//!   it; otherwise it parks in `receivers` until a sender deposits a value.
+//!
+//! Both queues sit under one mutex so that pairing is atomic, as in crossbeam-channel's zero
+//! flavour; nothing allocates on this path. One corner allocates: an async receiver dropped
+//! after a value was deposited into it hands the value to the next parked receiver, or keeps
+//! it in `orphans` for the next receive, so no value is lost.
+
+use core::task::{Context, Poll};
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use super::error::{SendTimeoutError, TryRecvError, TrySendError};
+use crate::sync::{self, Mutex, MutexGuard};
+use crate::wait::{park_node, Notified, WaitQueue, Waiter, Wake, CLOSED, NOTIFIED, WAITING};
+
+struct Inner<T> {
+    /// Parked senders; each node's payload holds the value it offers (`Some` while linked).
+    senders: WaitQueue<Option<T>>,
+    /// Parked receivers; a sender fills the payload of the node it picks.
+    receivers: WaitQueue<Option<T>>,
+    /// Values deposited into async receivers that were dropped before taking them. They are
+    /// delivered before any parked sender's value.
+    orphans: VecDeque<T>,
+    senders_gone: bool,
+    receivers_gone: bool,
+}
+
+pub(super) struct Zero<T> {
+    inner: Mutex<Inner<T>>,
+}
+
+/// What a receive found under the lock.
+enum Found<T> {
+    Value(T, Wake),
+    Disconnected,
+    Nothing,
+}
+
+impl<T> Inner<T> {
+    /// Takes a value from an orphan or a parked sender.
+    fn take(&mut self) -> Found<T> {
+        if let Some(v) = self.orphans.pop_front() {
+            return Found::Value(v, Wake::None);
+        }
+        let mut out = None;
+        if let Some(wake) = self.senders.pop_front_with(NOTIFIED, |p| out = p.take()) {
+            return Found::Value(out.expect("a parked sender holds its value"), wake);
+        }
+        if self.senders_gone {
+            Found::Disconnected
+        } else {
+            Found::Nothing
+        }
+    }
+
+    /// Deposits `value` into the oldest parked receiver, or hands it back.
+    fn deposit(&mut self, value: T) -> Result<Wake, T> {
+        if self.receivers.is_empty() {
+            return Err(value);
+        }
+        Ok(self
+            .receivers
+            .pop_front_with(NOTIFIED, move |p| *p = Some(value))
+            .expect("checked non-empty"))
+    }
+}
+
+impl<T> Zero<T> {
+    pub(super) fn new() -> Self {
+        Zero {
+            inner: Mutex::new(Inner {
+                senders: WaitQueue::new(),
+                receivers: WaitQueue::new(),
+                orphans: VecDeque::new(),
+                senders_gone: false,
+                receivers_gone: false,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner<T>> {
+        // No user code runs under this lock (values are moved, never dropped, under it).
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let mut g = self.lock();
+        if g.receivers_gone {
+            return Err(TrySendError::Disconnected(value));
+        }
+        match g.deposit(value) {
+            Ok(wake) => {
+                drop(g);
+                wake.wake();
+                Ok(())
+            }
+            Err(v) => Err(TrySendError::Full(v)),
+        }
+    }
+
+    pub(super) fn try_recv(&self) -> Result<T, TryRecvError> {
+        let found = self.lock().take();
+        match found {
+            Found::Value(v, wake) => {
+                wake.wake();
+                Ok(v)
+            }
+            Found::Disconnected => Err(TryRecvError::Disconnected),
+            Found::Nothing => Err(TryRecvError::Empty),
+        }
+    }
+
+    pub(super) fn send(
+        &self,
+        value: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
+        let node = Waiter::new(None);
+        {
+            let mut g = self.lock();
+            if g.receivers_gone {
+                return Err(SendTimeoutError::Disconnected(value));
+            }
+            let value = match g.deposit(value) {
+                Ok(wake) => {
+                    drop(g);
+                    wake.wake();
+                    return Ok(());
+                }
+                Err(v) => v,
+            };
+            // SAFETY: the node is fresh (IDLE) and owned by us.
+            unsafe { node.with_payload(|p| *p = Some(value)) };
+            // SAFETY: `node` is IDLE and stays on this frame until it is unlinked below.
+            unsafe { g.senders.push_back(&node, Wake::Thread(sync::current())) };
+        }
+        let mut state = park_node(&node, deadline);
+        if state == WAITING {
+            // SAFETY: the node is linked in `senders` or was completed by it.
+            state = match unsafe { self.lock().senders.remove(&node) } {
+                Notified::No => WAITING,
+                Notified::Yes(s) => s,
+            };
+        }
+        // SAFETY: the node is unlinked (completed or removed), so its payload is ours.
+        let back = || unsafe { node.with_payload(|p| p.take()) }.expect("value kept");
+        match state {
+            NOTIFIED => Ok(()),
+            CLOSED => Err(SendTimeoutError::Disconnected(back())),
+            _ => Err(SendTimeoutError::Timeout(back())),
+        }
+    }
+
+    pub(super) fn recv(&self, deadline: Option<Instant>) -> Option<Result<T, ()>> {
+        loop {
+            let node = Waiter::new(None);
+            {
+                let mut g = self.lock();
+                match g.take() {
+                    Found::Value(v, wake) => {
+                        drop(g);
+                        wake.wake();
+                        return Some(Ok(v));
+                    }
+                    Found::Disconnected => return Some(Err(())),
+                    Found::Nothing => {}
+                }
+                // SAFETY: `node` is IDLE and stays on this frame until it is unlinked below.
+                unsafe { g.receivers.push_back(&node, Wake::Thread(sync::current())) };
+            }
+            let mut state = park_node(&node, deadline);
+            if state == WAITING {
+                // SAFETY: the node is linked in `receivers` or was completed by it.
+                match unsafe { self.lock().receivers.remove(&node) } {
+                    Notified::No => return None,
+                    Notified::Yes(s) => state = s,
+                }
+            }
+            if state == NOTIFIED {
+                // SAFETY: completed by a sender, so the payload is ours and holds its value.
+                let v = unsafe { node.with_payload(|p| p.take()) };
+                return Some(Ok(v.expect("a notified receiver holds a value")));
+            }
+            // CLOSED: every sender left; loop once more to drain orphans and report it.
+        }
+    }
+
+    pub(super) fn poll_send(
+        &self,
+        node: &Waiter<Option<T>>,
+        slot: &mut Option<T>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), T>> {
+        let mut g = self.lock();
+        match node.state() {
+            NOTIFIED => return Poll::Ready(Ok(())),
+            CLOSED => {
+                // SAFETY: completed, so the payload is ours.
+                let v = unsafe { node.with_payload(|p| p.take()) };
+                return Poll::Ready(Err(v.expect("value kept")));
+            }
+            WAITING => {
+                // SAFETY: the node is linked in `senders` (the only queue it joins).
+                unsafe { g.senders.update_waker(node, cx.waker()) };
+                return Poll::Pending;
+            }
+            _ => {}
+        }
+        let value = slot.take().expect("send future polled after completion");
+        if g.receivers_gone {
+            return Poll::Ready(Err(value));
+        }
+        match g.deposit(value) {
+            Ok(wake) => {
+                drop(g);
+                wake.wake();
+                Poll::Ready(Ok(()))
+            }
+            Err(v) => {
+                // SAFETY: IDLE, so the payload is ours.
+                unsafe { node.with_payload(|p| *p = Some(v)) };
+                // SAFETY: the node is IDLE and pinned in its future, which calls
+                // `cancel_send` before it is dropped.
+                unsafe { g.senders.push_back(node, Wake::Waker(cx.waker().clone())) };
+                Poll::Pending
+            }
+        }
+    }
+
+    pub(super) fn poll_recv(
+        &self,
+        node: &Waiter<Option<T>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<T, ()>> {
+        let mut g = self.lock();
+        match node.state() {
+            NOTIFIED => {
+                // SAFETY: completed by a sender: the payload is ours and holds the value.
+                let v = unsafe { node.with_payload(|p| p.take()) };
+                return Poll::Ready(Ok(v.expect("a notified receiver holds a value")));
+            }
+            WAITING => {
+                // SAFETY: the node is linked in `receivers` (the only queue it joins).
+                unsafe { g.receivers.update_waker(node, cx.waker()) };
+                return Poll::Pending;
+            }
+            _ => {} // IDLE, or CLOSED: look again below.
+        }
+        match g.take() {
+            Found::Value(v, wake) => {
+                drop(g);
+                wake.wake();
+                Poll::Ready(Ok(v))
+            }
+            Found::Disconnected => Poll::Ready(Err(())),
+            Found::Nothing => {
+                // SAFETY: not linked (IDLE or CLOSED), pinned in its future, which calls
+                // `cancel_recv` before it is dropped.
+                unsafe { g.receivers.push_back(node, Wake::Waker(cx.waker().clone())) };
+                Poll::Pending
+            }
+        }
+    }
+
+    pub(super) fn cancel_send(&self, node: &Waiter<Option<T>>) {
+        if node.state() == WAITING {
+            // SAFETY: linked in `senders` or completed by it. An unsent value drops with the
+            // node, i.e. with the future that owned it.
+            let _ = unsafe { self.lock().senders.remove(node) };
+        }
+    }
+
+    pub(super) fn cancel_recv(&self, node: &Waiter<Option<T>>) {
+        let mut g = self.lock();
+        if node.state() == WAITING {
+            // SAFETY: linked in `receivers` or completed by it.
+            let _ = unsafe { g.receivers.remove(node) };
+        }
+        if node.state() != NOTIFIED {
+            return;
+        }
+        // A sender deposited a value we will never take: pass it on, never lose it.
+        // SAFETY: completed, so the payload is ours.
+        if let Some(v) = unsafe { node.with_payload(|p| p.take()) } {
+            match g.deposit(v) {
+                Ok(wake) => {
+                    drop(g);
+                    wake.wake();
+                }
+                Err(v) => g.orphans.push_back(v),
+            }
+        }
+    }
+
+    pub(super) fn disconnect_senders(&self) {
+        self.lock().senders_gone = true;
+        // Wake every parked receiver, one lock round each, so nothing allocates.
+        loop {
+            let w = self.lock().receivers.pop_front(CLOSED);
+            match w {
+                Some(w) => w.wake(),
+                None => break,
+            }
+        }
+    }
+
+    pub(super) fn disconnect_receivers(&self) {
+        self.lock().receivers_gone = true;
+        loop {
+            let w = self.lock().senders.pop_front(CLOSED);
+            match w {
+                Some(w) => w.wake(),
+                None => break,
+            }
+        }
+    }
+}

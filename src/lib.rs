@@ -1,0 +1,56 @@
+//! Go's concurrency patterns for Rust, as lock-free, loom-verified, measured primitives.
+//!
+//! lockgate serves the patterns of a Go concurrency tutorial (pipelines with cancellation,
+//! fan-out/fan-in, semaphores, worker pools, pub-sub, barriers, futures, contexts, object
+//! pools) with primitives built for low latency: lock-free fast paths, no allocation on hot
+//! paths, and one waiting mechanism that spins briefly and then parks, so idle threads burn no
+//! CPU.
+//!
+//! | module | what | seed pattern |
+//! |---|---|---|
+//! | [`queue`] | [`RingQueue`](queue::RingQueue): bounded lock-free MPMC ring (SCQ) | the buffer under every channel |
+//! | [`channel`] | [`bounded`](channel::bounded): blocking + async MPMC channel; `bounded(0)` is Go's unbuffered channel | pipeline, fan-out, fan-in |
+//! | [`WaitPolicy`] | how blocking calls wait: spin, adaptive, park | every blocking call |
+//!
+//! # Example
+//!
+//! ```
+//! use lockgate::channel::bounded;
+//!
+//! let (tx, rx) = bounded(16);
+//! let producer = std::thread::spawn(move || {
+//!     for i in 0..100 {
+//!         tx.send(i).unwrap();
+//!     }
+//! });
+//! let sum: i32 = rx.iter().sum(); // ends when the producer drops `tx`
+//! producer.join().unwrap();
+//! assert_eq!(sum, 4950);
+//! ```
+//!
+//! # Targets
+//!
+//! lockgate needs 64-bit atomics (`AtomicU64`, `AtomicI64`, `AtomicUsize`): every 64-bit
+//! target and the 32-bit targets that have them (`cfg(target_has_atomic = "64")`).
+//!
+//! # Loom
+//!
+//! Built with `RUSTFLAGS="--cfg lockgate_loom"`, every atomic, cell, thread and waker comes from
+//! [loom](https://docs.rs/loom); the models live in the `loom-tests/` crate.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    clippy::undocumented_unsafe_blocks
+)]
+
+#[cfg(not(target_has_atomic = "64"))]
+compile_error!("lockgate needs 64-bit atomics (cfg(target_has_atomic = \"64\"))");
+
+pub mod channel;
+pub mod queue;
+mod sync;
+mod wait;
+
+pub use wait::WaitPolicy;

@@ -1,0 +1,387 @@
+//! [`RingQueue`]: a bounded, lock-free MPMC queue built on fetch-and-add.
+//!
+//! # Algorithm
+//!
+//! This is SCQ, the scalable circular queue of Ruslan Nikolaev, *"A Scalable, Portable, and
+//! Memory-Efficient Lock-Free FIFO Queue"* (DISC 2019). Compare-and-swap rings (Vyukov's
+//! bounded queue, crossbeam's `ArrayQueue`) let every contending thread retry the same CAS on
+//! `head`/`tail`, so their throughput collapses as cores are added. SCQ hands out positions with
+//! `fetch_add`, which always succeeds, and resolves the rare conflicts per cell.
+//!
+//! Values live in a fixed array of `capacity` slots. Two *index rings* of `2n` cells each
+//! (`n = capacity.next_power_of_two()`) circulate slot numbers:
+//!
+//! * `free` holds the numbers of empty slots, `used` the numbers of full slots in FIFO order;
+//! * `push` = take a number from `free`, write the slot, put the number into `used`;
+//! * `pop` = take a number from `used`, read the slot, put the number back into `free`.
+//!
+//! An index ring never holds more than `n` numbers in `2n` cells, which is what lets its
+//! enqueue always succeed (it never needs a "full" check) and lets its dequeue detect
+//! emptiness with a *threshold*: a counter, reset to `3n - 1` by every enqueue, that bounds how
+//! many failed dequeue attempts can happen before the ring must really be empty. That bound
+//! turns SCQ's otherwise livelock-prone dequeue into a lock-free one.
+//!
+//! Each cell packs `{cycle, safe, index}` into one `u64`: `index` is a slot number or `BOTTOM`
+//! (empty), `cycle` is `position / 2n` of the enqueue that wrote it, and `safe` is cleared by a
+//! dequeuer that skipped past an occupied cell of an older cycle, so that a late enqueuer of
+//! that cycle does not publish into a position the dequeuers have already passed.
+//!
+//! Consecutive positions are spread over different cache lines (`remap`) so that threads
+//! working on neighbouring positions do not share a line.
+//!
+//! # Memory ordering
+//!
+//! The proof of SCQ assumes a sequentially consistent machine, so every access to the index
+//! rings is `SeqCst`. On x86-64 and AArch64 this costs nothing over Acquire/Release for loads
+//! and read-modify-writes; the only SeqCst store (`threshold`) is off the steady-state path.
+//! A slot write happens-before the `used` enqueue (a release CAS) that publishes its number;
+//! the dequeuer's acquire load of that cell happens-before its read of the slot. The symmetric
+//! chain through `free` orders a slot read before the next write of that slot.
+
+use core::fmt;
+use core::mem::MaybeUninit;
+
+use crossbeam_utils::CachePadded;
+
+use crate::sync::{AtomicI64, AtomicU64, Ordering::SeqCst, UnsafeCell};
+
+/// Positions per 64-byte cache line in an index ring (cells are 8 bytes).
+const CELLS_PER_LINE_LOG2: u32 = 3;
+
+/// One ring of slot numbers (SCQ's "aq" or "fq").
+struct IndexRing {
+    /// Next position to dequeue. Only grows (by `fetch_add`); may run ahead of `tail` after
+    /// failed dequeues until `catchup` pulls `tail` forward.
+    head: CachePadded<AtomicU64>,
+    /// Next position to enqueue. Only grows, except for `catchup`'s CAS up to `head`.
+    tail: CachePadded<AtomicU64>,
+    /// Failed dequeue attempts still allowed before the ring is declared empty; negative means
+    /// empty. Reset to `3n - 1` by each enqueue.
+    threshold: CachePadded<AtomicI64>,
+    /// `2n` cells, each `{cycle, safe, index}` packed as described in the module docs.
+    cells: Box<[AtomicU64]>,
+    /// `log2(2n)`: the number of low bits holding `index`; bit `order` is `safe`.
+    order: u32,
+}
+
+impl IndexRing {
+    /// A ring holding the slot numbers `0..filled`, in order. `filled <= n`.
+    fn new(order: u32, filled: usize) -> Self {
+        let size = 1u64 << order;
+        let ring = IndexRing {
+            head: CachePadded::new(AtomicU64::new(size)),
+            tail: CachePadded::new(AtomicU64::new(size + filled as u64)),
+            threshold: CachePadded::new(AtomicI64::new(-1)),
+            cells: (0..size).map(|_| AtomicU64::new(0)).collect(),
+            order,
+        };
+        let empty = ring.pack(0, true, ring.bottom());
+        for cell in ring.cells.iter() {
+            cell.store(empty, SeqCst);
+        }
+        // Positions start at `size`, i.e. in cycle 1, so every empty cell (cycle 0) is usable.
+        for i in 0..filled as u64 {
+            let pos = size + i;
+            ring.cells[ring.remap(pos)].store(ring.pack(1, true, i), SeqCst);
+        }
+        if filled > 0 {
+            ring.threshold.store(ring.reset_threshold(), SeqCst);
+        }
+        ring
+    }
+
+    /// `3n - 1`, where `2n` is the number of cells.
+    fn reset_threshold(&self) -> i64 {
+        3 * (1i64 << (self.order - 1)) - 1
+    }
+
+    /// The `index` value of an empty cell: all index bits set.
+    fn bottom(&self) -> u64 {
+        (1u64 << self.order) - 1
+    }
+
+    fn pack(&self, cycle: u64, safe: bool, index: u64) -> u64 {
+        (cycle << (self.order + 1)) | (u64::from(safe) << self.order) | index
+    }
+
+    fn cycle_of_cell(&self, cell: u64) -> u64 {
+        cell >> (self.order + 1)
+    }
+
+    /// The cycle of a position, truncated to the bits a cell stores (positions would need
+    /// 2^63 operations to wrap those bits).
+    fn cycle_of_pos(&self, pos: u64) -> u64 {
+        (pos >> self.order) & (u64::MAX >> (self.order + 1))
+    }
+
+    fn is_safe(&self, cell: u64) -> bool {
+        cell & (1u64 << self.order) != 0
+    }
+
+    fn index_of(&self, cell: u64) -> u64 {
+        cell & self.bottom()
+    }
+
+    /// Maps a position to a cell so that consecutive positions fall on different cache lines.
+    fn remap(&self, pos: u64) -> usize {
+        let i = pos & ((1u64 << self.order) - 1);
+        if self.order <= CELLS_PER_LINE_LOG2 {
+            return i as usize;
+        }
+        let lines_log2 = self.order - CELLS_PER_LINE_LOG2;
+        let line = i & ((1u64 << lines_log2) - 1);
+        let within = i >> lines_log2;
+        ((line << CELLS_PER_LINE_LOG2) | within) as usize
+    }
+
+    /// Appends `index`. Always succeeds: the ring never holds more than `n` numbers.
+    fn enqueue(&self, index: u64) {
+        loop {
+            let t = self.tail.fetch_add(1, SeqCst);
+            let tc = self.cycle_of_pos(t);
+            let cell = &self.cells[self.remap(t)];
+            let mut e = cell.load(SeqCst);
+            // Use the cell if it is empty, from an older cycle, and either still safe or no
+            // dequeuer has gone past position `t` yet.
+            while self.cycle_of_cell(e) < tc
+                && self.index_of(e) == self.bottom()
+                && (self.is_safe(e) || self.head.load(SeqCst) <= t)
+            {
+                match cell.compare_exchange(e, self.pack(tc, true, index), SeqCst, SeqCst) {
+                    Ok(_) => {
+                        let reset = self.reset_threshold();
+                        if self.threshold.load(SeqCst) != reset {
+                            self.threshold.store(reset, SeqCst);
+                        }
+                        return;
+                    }
+                    Err(now) => e = now,
+                }
+            }
+            // The cell was unusable: take the next position.
+        }
+    }
+
+    /// Removes the oldest number, or returns `None` if the ring is empty.
+    fn dequeue(&self) -> Option<u64> {
+        if self.threshold.load(SeqCst) < 0 {
+            return None;
+        }
+        loop {
+            let h = self.head.fetch_add(1, SeqCst);
+            let hc = self.cycle_of_pos(h);
+            let cell = &self.cells[self.remap(h)];
+            let mut e = cell.load(SeqCst);
+            loop {
+                let ec = self.cycle_of_cell(e);
+                if ec == hc {
+                    // Enqueued for this very position: take it, and mark the cell empty.
+                    cell.fetch_or(self.bottom(), SeqCst);
+                    return Some(self.index_of(e));
+                }
+                if ec >= hc {
+                    // A newer cycle already owns the cell: we are late; move on.
+                    break;
+                }
+                // An older cycle: close the cell to late enqueuers of position `h`, either by
+                // advancing an empty cell's cycle or by clearing an occupied cell's `safe` bit.
+                let new = if self.index_of(e) == self.bottom() {
+                    self.pack(hc, self.is_safe(e), self.bottom())
+                } else {
+                    self.pack(ec, false, self.index_of(e))
+                };
+                match cell.compare_exchange(e, new, SeqCst, SeqCst) {
+                    Ok(_) => break,
+                    Err(now) => e = now,
+                }
+            }
+            // Nothing for us at `h`. If no enqueuer is ahead of us, the ring is empty.
+            let t = self.tail.load(SeqCst);
+            if t <= h + 1 {
+                self.catchup(t, h + 1);
+                self.threshold.fetch_sub(1, SeqCst);
+                return None;
+            }
+            if self.threshold.fetch_sub(1, SeqCst) <= 0 {
+                return None;
+            }
+        }
+    }
+
+    /// Pulls `tail` up to `head` after dequeuers overshot it, so enqueuers skip dead positions.
+    fn catchup(&self, mut tail: u64, mut head: u64) {
+        while self
+            .tail
+            .compare_exchange(tail, head, SeqCst, SeqCst)
+            .is_err()
+        {
+            head = self.head.load(SeqCst);
+            tail = self.tail.load(SeqCst);
+            if tail >= head {
+                break;
+            }
+        }
+    }
+
+    /// Numbers in the ring; exact when no operation is in flight, clamped otherwise.
+    fn len(&self, max: usize) -> usize {
+        let t = self.tail.load(SeqCst);
+        let h = self.head.load(SeqCst);
+        (t.saturating_sub(h) as usize).min(max)
+    }
+}
+
+/// A bounded, lock-free multi-producer multi-consumer queue.
+///
+/// `push` and `pop` never block and never allocate: the queue allocates once, in
+/// [`RingQueue::new`]. See the [module docs](self) for the algorithm.
+///
+/// # Examples
+///
+/// ```
+/// use lockgate::queue::RingQueue;
+///
+/// let q = RingQueue::new(2);
+/// assert_eq!(q.push(1), Ok(()));
+/// assert_eq!(q.push(2), Ok(()));
+/// assert_eq!(q.push(3), Err(3)); // full: the value comes back
+/// assert_eq!(q.force_push(3), Some(1)); // overwrite the oldest
+/// assert_eq!(q.pop(), Some(2));
+/// assert_eq!(q.pop(), Some(3));
+/// assert_eq!(q.pop(), None);
+/// ```
+pub struct RingQueue<T> {
+    /// Slot numbers of full slots, oldest first.
+    used: IndexRing,
+    /// Slot numbers of empty slots.
+    free: IndexRing,
+    /// The values. Slot `i` is initialized exactly while `i` is in `used` or held by a thread
+    /// between taking it from one ring and putting it into the other; the ring discipline
+    /// gives each slot number to at most one thread at a time.
+    slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
+}
+
+// SAFETY: values move between threads through the queue, so `T: Send` is required and
+// enough; no `&T` is ever shared between threads.
+unsafe impl<T: Send> Send for RingQueue<T> {}
+// SAFETY: as above; every slot is accessed by the one thread that holds its number.
+unsafe impl<T: Send> Sync for RingQueue<T> {}
+
+impl<T> RingQueue<T> {
+    /// The largest capacity [`RingQueue::new`] accepts: 2^40 slots.
+    pub const MAX_CAPACITY: usize = 1 << 40;
+
+    /// Creates a queue holding at most `capacity` values.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `capacity` is zero or exceeds [`RingQueue::MAX_CAPACITY`]. Allocation
+    /// failure aborts, as for `Vec`.
+    pub fn new(capacity: usize) -> Self {
+        assert!(capacity > 0, "RingQueue capacity must be non-zero");
+        assert!(
+            capacity <= Self::MAX_CAPACITY,
+            "RingQueue capacity {capacity} exceeds RingQueue::MAX_CAPACITY (2^40)"
+        );
+        let order = capacity.next_power_of_two().trailing_zeros() + 1;
+        RingQueue {
+            used: IndexRing::new(order, 0),
+            free: IndexRing::new(order, capacity),
+            slots: (0..capacity)
+                .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+                .collect(),
+        }
+    }
+
+    /// Appends `value`, or hands it back if the queue is full. Lock-free; never allocates.
+    pub fn push(&self, value: T) -> Result<(), T> {
+        match self.free.dequeue() {
+            Some(i) => {
+                self.write(i, value);
+                self.used.enqueue(i);
+                Ok(())
+            }
+            None => Err(value),
+        }
+    }
+
+    /// Removes the oldest value. Lock-free; never allocates.
+    pub fn pop(&self) -> Option<T> {
+        let i = self.used.dequeue()?;
+        let value = self.read(i);
+        self.free.enqueue(i);
+        Some(value)
+    }
+
+    /// Appends `value`; if the queue is full, evicts the oldest value and returns it.
+    ///
+    /// Lock-free against other `force_push` and `push` calls; if every slot is held by an
+    /// operation in flight at that instant (possible only with capacity 1 or many threads),
+    /// it spins until one of them finishes, as crossbeam's `ArrayQueue::force_push` does.
+    pub fn force_push(&self, value: T) -> Option<T> {
+        let mut backoff = crate::wait::Backoff::new();
+        loop {
+            if let Some(i) = self.free.dequeue() {
+                self.write(i, value);
+                self.used.enqueue(i);
+                return None;
+            }
+            if let Some(i) = self.used.dequeue() {
+                // We own slot `i`: swap the oldest value for ours and requeue it at the back.
+                let old = self.read(i);
+                self.write(i, value);
+                self.used.enqueue(i);
+                return Some(old);
+            }
+            backoff.snooze();
+        }
+    }
+
+    /// The number of values in the queue. Exact when no operation is in flight.
+    pub fn len(&self) -> usize {
+        self.used.len(self.slots.len())
+    }
+
+    /// True if the queue holds no values (at the instant it looked).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True if the queue has no free slot (at the instant it looked).
+    pub fn is_full(&self) -> bool {
+        self.len() == self.capacity()
+    }
+
+    /// The most values the queue holds.
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn write(&self, i: u64, value: T) {
+        // SAFETY: we took `i` from `free`, so slot `i` is empty and ours alone until we put
+        // `i` into `used` (struct invariant on `slots`).
+        self.slots[i as usize].with_mut(|p| unsafe { (*p).write(value) });
+    }
+
+    fn read(&self, i: u64) -> T {
+        // SAFETY: we took `i` from `used`, so slot `i` holds a value and is ours alone until
+        // we put `i` into `free`; reading it moves the value out exactly once.
+        self.slots[i as usize].with(|p| unsafe { (*p).assume_init_read() })
+    }
+}
+
+impl<T> Drop for RingQueue<T> {
+    fn drop(&mut self) {
+        // `&mut self`: no operation is in flight, so `pop` sees every value exactly once.
+        while self.pop().is_some() {}
+    }
+}
+
+impl<T> fmt::Debug for RingQueue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RingQueue")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .finish()
+    }
+}

@@ -1,0 +1,117 @@
+//! The loom switch: the one file in `src/` that names std or loom primitives.
+//!
+//! Two mirrored halves export the same names. Normal builds get std's atomics, threads and
+//! `Arc`; builds with `RUSTFLAGS="--cfg lockgate_loom"` get loom's models of them, so every
+//! structure in the crate can be model-checked from `loom-tests/` without a line of change.
+//! (The same shape as `crossbeam-utils`' and tokio's `loom` modules.)
+//!
+//! Loom has no clock. Under loom a timed park ([`park_until`]) yields once and then reports
+//! that the deadline passed, so a timeout can strike at any interleaving point and the model
+//! explores every race between a waiter giving up and a notifier waking it.
+
+#[cfg(not(lockgate_loom))]
+mod imp {
+    // The shim exports the whole vocabulary, used or not yet, so both halves stay in step.
+    #[allow(unused_imports)]
+    pub(crate) use std::sync::atomic::{
+        fence, AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering,
+    };
+    pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+    pub(crate) use std::thread::{current, yield_now, Thread};
+
+    #[allow(unused_imports)]
+    pub(crate) use atomic_waker::AtomicWaker;
+
+    use std::time::Instant;
+
+    /// A spin-wait hint to the CPU (`pause` on x86).
+    #[inline(always)]
+    pub(crate) fn spin_loop() {
+        std::hint::spin_loop();
+    }
+
+    /// Parks the current thread until it is unparked or `deadline` passes.
+    ///
+    /// Returns `true` when the deadline has passed. Spurious returns are allowed: callers
+    /// re-check their own condition in a loop.
+    pub(crate) fn park_until(deadline: Option<Instant>) -> bool {
+        match deadline {
+            None => {
+                std::thread::park();
+                false
+            }
+            Some(d) => {
+                let now = Instant::now();
+                if now >= d {
+                    return true;
+                }
+                std::thread::park_timeout(d - now);
+                Instant::now() >= d
+            }
+        }
+    }
+
+    /// `std::cell::UnsafeCell` with loom's closure-based access API.
+    #[derive(Debug, Default)]
+    #[repr(transparent)]
+    pub(crate) struct UnsafeCell<T: ?Sized>(std::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        #[inline(always)]
+        pub(crate) const fn new(value: T) -> Self {
+            UnsafeCell(std::cell::UnsafeCell::new(value))
+        }
+    }
+
+    impl<T: ?Sized> UnsafeCell<T> {
+        /// Runs `f` with a shared raw pointer to the contents.
+        #[inline(always)]
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        /// Runs `f` with a unique raw pointer to the contents.
+        #[inline(always)]
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+}
+
+#[cfg(lockgate_loom)]
+mod imp {
+    pub(crate) use loom::cell::UnsafeCell;
+    #[allow(unused_imports)]
+    pub(crate) use loom::future::AtomicWaker;
+    #[allow(unused_imports)]
+    pub(crate) use loom::sync::atomic::{
+        fence, AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering,
+    };
+    pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+    pub(crate) use loom::thread::{current, yield_now, Thread};
+
+    use std::time::Instant;
+
+    /// Under loom a spin is a yield, so the model scheduler runs someone else.
+    #[inline(always)]
+    pub(crate) fn spin_loop() {
+        loom::thread::yield_now();
+    }
+
+    /// Loom has no clock: an untimed park parks; a timed park yields once and then reports a
+    /// timeout, so the model explores a timeout striking at every point of the protocol.
+    pub(crate) fn park_until(deadline: Option<Instant>) -> bool {
+        match deadline {
+            None => {
+                loom::thread::park();
+                false
+            }
+            Some(_) => {
+                loom::thread::yield_now();
+                true
+            }
+        }
+    }
+}
+
+pub(crate) use imp::*;

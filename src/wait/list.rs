@@ -1,0 +1,596 @@
+//! The wait list: an intrusive FIFO of parked waiters (steps 3 and 4 of the waiting path).
+//!
+//! A [`Waiter`] node lives where the waiting happens: on the stack of a blocked thread, or
+//! inside a pinned future. [`WaitQueue`] links nodes into a doubly linked FIFO and is only
+//! touched under a lock; [`WaitList`] pairs one queue with its mutex and a mirror of its length
+//! that notifiers read without the lock. This is the event-count protocol (Vyukov's
+//! "eventcount", the shape of tokio's `Notify` and crossbeam-channel's `SyncWaker`):
+//!
+//! ```text
+//!   waiter                              notifier
+//!   register node (lock, len += 1)      make the condition true
+//!   fence(SeqCst)                       fence(SeqCst)
+//!   re-check the condition              if len == 0 { return }   // no lock, no syscall
+//!   park until node.state != WAITING    lock, pop front, state = NOTIFIED, unpark
+//! ```
+//!
+//! The two SeqCst fences forbid the store-buffering outcome in which the waiter misses the
+//! condition *and* the notifier misses the waiter, so no wake-up is lost.
+//!
+//! Node life cycle (`Waiter::state`): `IDLE` (not linked) -> `WAITING` (linked, owned by the
+//! queue) -> `NOTIFIED` or `CLOSED` (unlinked by a notifier; the owner may reuse or free it).
+//! A waiter that gives up (timeout, dropped future) unlinks itself under the lock; if it finds
+//! that a notifier got there first, it owns a notification it will not use and passes it on.
+
+use core::marker::PhantomPinned;
+use core::ptr;
+use core::task::Waker;
+use std::time::Instant;
+
+use crate::sync::{self, fence, AtomicUsize, Mutex, MutexGuard, Ordering, Thread, UnsafeCell};
+
+use super::{Backoff, WaitPolicy};
+
+/// Not linked into any queue; only the owner touches the node.
+pub(crate) const IDLE: usize = 0;
+/// Linked into a queue; links, wake handle and payload belong to whoever holds the lock.
+pub(crate) const WAITING: usize = 1;
+/// Unlinked by a notifier that picked this node (and possibly filled its payload).
+pub(crate) const NOTIFIED: usize = 2;
+/// Unlinked because the structure closed or disconnected; the payload was not touched.
+pub(crate) const CLOSED: usize = 3;
+
+/// How to wake a waiter: unpark its thread or wake its task.
+#[derive(Debug, Default)]
+pub(crate) enum Wake {
+    /// Nothing to wake (a node that has been completed already).
+    #[default]
+    None,
+    /// A thread blocked in [`park_node`].
+    Thread(Thread),
+    /// An async task.
+    Waker(Waker),
+}
+
+impl Wake {
+    /// Wakes the waiter. Called after the queue lock has been released.
+    pub(crate) fn wake(self) {
+        match self {
+            Wake::None => {}
+            Wake::Thread(t) => t.unpark(),
+            Wake::Waker(w) => w.wake(),
+        }
+    }
+}
+
+/// The result of taking a node out of the list without being picked by a notifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Notified {
+    /// The node was still linked and has been removed: it consumed nothing.
+    No,
+    /// A notifier had already picked the node; the state it left is inside.
+    Yes(usize),
+}
+
+struct Links<P> {
+    prev: *const Waiter<P>,
+    next: *const Waiter<P>,
+}
+
+/// One waiting thread or task. Must stay at one address while linked (`PhantomPinned`).
+pub(crate) struct Waiter<P> {
+    /// `IDLE`, `WAITING`, `NOTIFIED` or `CLOSED`. Written under the queue lock; read by the
+    /// owner without it. The Release store that completes a node pairs with the owner's
+    /// Acquire load, which publishes the payload and makes the node the owner's again.
+    state: AtomicUsize,
+    /// Guarded by the queue lock while `state == WAITING`; the owner's otherwise.
+    wake: UnsafeCell<Wake>,
+    /// Value handed between notifier and waiter. Same guard as `wake`.
+    payload: UnsafeCell<P>,
+    /// Neighbours in the queue; meaningful only while `WAITING`, guarded by the queue lock.
+    links: UnsafeCell<Links<P>>,
+    _pin: PhantomPinned,
+}
+
+// SAFETY: the raw pointers in `links` are only followed under the queue lock, and the payload
+// moves between threads only as a `P`, so the node is as thread-safe as its payload.
+unsafe impl<P: Send> Send for Waiter<P> {}
+// SAFETY: shared access goes through `state` (atomic) or under the queue lock.
+unsafe impl<P: Send> Sync for Waiter<P> {}
+
+impl<P> core::fmt::Debug for Waiter<P> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Waiter")
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+impl<P> Waiter<P> {
+    pub(crate) fn new(payload: P) -> Self {
+        Waiter {
+            state: AtomicUsize::new(IDLE),
+            wake: UnsafeCell::new(Wake::None),
+            payload: UnsafeCell::new(payload),
+            links: UnsafeCell::new(Links {
+                prev: ptr::null(),
+                next: ptr::null(),
+            }),
+            _pin: PhantomPinned,
+        }
+    }
+
+    /// The node's state. Acquire pairs with the Release store in [`WaitQueue::complete`].
+    pub(crate) fn state(&self) -> usize {
+        self.state.load(Ordering::Acquire)
+    }
+
+    /// Runs `f` on the payload.
+    ///
+    /// # Safety
+    /// The caller holds the queue lock while the node is `WAITING`, or owns the node (its
+    /// state is not `WAITING` and was read with [`Waiter::state`]).
+    pub(crate) unsafe fn with_payload<R>(&self, f: impl FnOnce(&mut P) -> R) -> R {
+        // SAFETY: exclusive access is the caller's contract, stated above.
+        self.payload.with_mut(|p| f(unsafe { &mut *p }))
+    }
+}
+
+/// An intrusive FIFO of [`Waiter`] nodes. Every method runs under the lock that owns the queue
+/// (it takes `&mut self`, which only the lock guard hands out).
+pub(crate) struct WaitQueue<P> {
+    /// Oldest waiter, or null. Invariant: `head` is null exactly when `tail` is.
+    head: *const Waiter<P>,
+    /// Newest waiter, or null.
+    tail: *const Waiter<P>,
+    /// Number of linked nodes.
+    len: usize,
+}
+
+// SAFETY: the queue only holds pointers to nodes whose owners stay parked (or pinned) until
+// the node is unlinked under the lock that owns this queue; moving the queue between threads
+// moves no node.
+unsafe impl<P: Send> Send for WaitQueue<P> {}
+
+impl<P> core::fmt::Debug for WaitQueue<P> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("WaitQueue").field("len", &self.len).finish()
+    }
+}
+
+impl<P> WaitQueue<P> {
+    pub(crate) const fn new() -> Self {
+        WaitQueue {
+            head: ptr::null(),
+            tail: ptr::null(),
+            len: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.is_null()
+    }
+
+    /// Links `node` at the back, with `wake` as its wake handle, and marks it `WAITING`.
+    ///
+    /// # Safety
+    /// `node` is not linked (`state != WAITING`), and it stays at its address until it is
+    /// unlinked again (by [`WaitQueue::pop_front`], [`WaitQueue::remove`]).
+    pub(crate) unsafe fn push_back(&mut self, node: &Waiter<P>, wake: Wake) {
+        debug_assert_ne!(node.state.load(Ordering::Relaxed), WAITING);
+        let this: *const Waiter<P> = node;
+        // SAFETY: the node is not linked, so no one else touches its cells (caller contract).
+        node.wake.with_mut(|w| unsafe { *w = wake });
+        node.links.with_mut(|l| {
+            // SAFETY: as above.
+            unsafe {
+                (*l).prev = self.tail;
+                (*l).next = ptr::null();
+            }
+        });
+        if self.tail.is_null() {
+            self.head = this;
+        } else {
+            // SAFETY: `tail` is a linked node; linked nodes are alive (push_back contract) and
+            // their links are ours under the lock.
+            unsafe { (*self.tail).links.with_mut(|l| (*l).next = this) };
+        }
+        self.tail = this;
+        self.len += 1;
+        // Relaxed: the lock orders this against every other queue operation; the owner's
+        // lock-free reads only act on the other states, which are stored with Release.
+        node.state.store(WAITING, Ordering::Relaxed);
+    }
+
+    /// Unlinks `node`. Its state stays `WAITING` until the caller completes it or resets it.
+    ///
+    /// # Safety
+    /// `node` is linked in this queue.
+    unsafe fn unlink(&mut self, node: *const Waiter<P>) {
+        // SAFETY: linked nodes are alive and their links are ours under the lock.
+        let (prev, next) = unsafe { (*node).links.with(|l| ((*l).prev, (*l).next)) };
+        if prev.is_null() {
+            self.head = next;
+        } else {
+            // SAFETY: `prev` is linked, hence alive.
+            unsafe { (*prev).links.with_mut(|l| (*l).next = next) };
+        }
+        if next.is_null() {
+            self.tail = prev;
+        } else {
+            // SAFETY: `next` is linked, hence alive.
+            unsafe { (*next).links.with_mut(|l| (*l).prev = prev) };
+        }
+        self.len -= 1;
+    }
+
+    /// Unlinks the oldest waiter and completes it with `state` (`NOTIFIED` or `CLOSED`) after
+    /// `fill` has run on its payload. Returns the wake handle to call once the lock is dropped.
+    pub(crate) fn pop_front_with(
+        &mut self,
+        state: usize,
+        fill: impl FnOnce(&mut P),
+    ) -> Option<Wake> {
+        let node = self.head;
+        if node.is_null() {
+            return None;
+        }
+        // SAFETY: `node` is the linked head.
+        unsafe { self.unlink(node) };
+        // SAFETY: still alive: its owner waits for a state other than WAITING, stored below.
+        let node = unsafe { &*node };
+        // SAFETY: the node is WAITING and we hold the lock, so its payload is ours.
+        unsafe { node.with_payload(fill) };
+        Some(Self::complete(node, state))
+    }
+
+    /// Unlinks the oldest waiter and completes it with `state`.
+    pub(crate) fn pop_front(&mut self, state: usize) -> Option<Wake> {
+        self.pop_front_with(state, |_| {})
+    }
+
+    /// Hands the node back to its owner. The node must already be unlinked.
+    fn complete(node: &Waiter<P>, state: usize) -> Wake {
+        // SAFETY: unlinked but still WAITING: only we (under the lock) touch its cells.
+        let wake = node.wake.with_mut(|w| unsafe { core::mem::take(&mut *w) });
+        // Release pairs with the owner's Acquire in `Waiter::state`: the payload write and the
+        // unlinking happen before the owner reuses or frees the node. We do not touch the node
+        // after this store.
+        node.state.store(state, Ordering::Release);
+        wake
+    }
+
+    /// Takes `node` out of the queue if it is still linked.
+    ///
+    /// # Safety
+    /// `node` is either linked in this queue or has been completed by it.
+    pub(crate) unsafe fn remove(&mut self, node: &Waiter<P>) -> Notified {
+        // Relaxed: under the lock every state change of a linked node is visible to us.
+        match node.state.load(Ordering::Relaxed) {
+            WAITING => {
+                // SAFETY: WAITING means linked in this queue (caller contract).
+                unsafe { self.unlink(node) };
+                // SAFETY: unlinked, so the wake handle is ours; dropping it here.
+                node.wake.with_mut(|w| unsafe { *w = Wake::None });
+                node.state.store(IDLE, Ordering::Relaxed);
+                Notified::No
+            }
+            s => Notified::Yes(s),
+        }
+    }
+
+    /// Updates the wake handle of a linked node (an async waiter polled with a new waker).
+    ///
+    /// # Safety
+    /// `node` is linked in this queue or has been completed by it.
+    pub(crate) unsafe fn update_waker(&mut self, node: &Waiter<P>, waker: &Waker) -> bool {
+        if node.state.load(Ordering::Relaxed) != WAITING {
+            return false;
+        }
+        // SAFETY: WAITING and we hold the lock, so the wake cell is ours.
+        node.wake.with_mut(|w| unsafe {
+            match &*w {
+                Wake::Waker(old) if old.will_wake(waker) => {}
+                _ => *w = Wake::Waker(waker.clone()),
+            }
+        });
+        true
+    }
+}
+
+/// A [`WaitQueue`] with its own lock and a lock-free mirror of its length.
+pub(crate) struct WaitList<P = ()> {
+    /// Number of linked waiters. Written under `queue`'s lock; read by notifiers without it,
+    /// after a SeqCst fence that pairs with the fence in [`WaitList::register`].
+    waiting: AtomicUsize,
+    queue: Mutex<WaitQueue<P>>,
+}
+
+impl<P> core::fmt::Debug for WaitList<P> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("WaitList")
+            .field("waiting", &self.waiting.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl<P> Default for WaitList<P> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<P> WaitList<P> {
+    pub(crate) fn new() -> Self {
+        WaitList {
+            waiting: AtomicUsize::new(0),
+            queue: Mutex::new(WaitQueue::new()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, WaitQueue<P>> {
+        // No user code runs under this lock, so it cannot be poisoned by a panic we care
+        // about; recover the guard rather than propagate.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn sync_len(&self, q: &WaitQueue<P>) {
+        // Relaxed: the fences in `register` and `notify_*` give the ordering that matters.
+        self.waiting.store(q.len(), Ordering::Relaxed);
+    }
+
+    /// Links `node` at the back of the list, then issues the fence that makes the caller's
+    /// re-check of its condition safe (see the module docs).
+    ///
+    /// # Safety
+    /// As [`WaitQueue::push_back`]: `node` is not linked and stays put until it is unlinked.
+    pub(crate) unsafe fn register(&self, node: &Waiter<P>, wake: Wake) {
+        {
+            let mut q = self.lock();
+            // SAFETY: forwarded caller contract.
+            unsafe { q.push_back(node, wake) };
+            self.sync_len(&q);
+        }
+        // Pairs with the fence in `notify_*`: either the notifier sees `waiting > 0`, or our
+        // re-check after this fence sees the notifier's condition write.
+        fence(Ordering::SeqCst);
+    }
+
+    /// Takes `node` out of the list if still linked; see [`WaitQueue::remove`].
+    ///
+    /// # Safety
+    /// `node` was registered in this list (it may have been completed since).
+    pub(crate) unsafe fn unregister(&self, node: &Waiter<P>) -> Notified {
+        if node.state() == IDLE {
+            return Notified::No;
+        }
+        let mut q = self.lock();
+        // SAFETY: forwarded caller contract.
+        let r = unsafe { q.remove(node) };
+        self.sync_len(&q);
+        r
+    }
+
+    /// Marks a node that a notifier completed as the owner's again.
+    pub(crate) fn reset(&self, node: &Waiter<P>) {
+        debug_assert_ne!(node.state(), WAITING);
+        // Relaxed: the owner already synchronized with the notifier through `Waiter::state`.
+        node.state.store(IDLE, Ordering::Relaxed);
+    }
+
+    /// Updates the waker of a registered async node; false if it was completed already.
+    ///
+    /// # Safety
+    /// `node` was registered in this list.
+    pub(crate) unsafe fn update_waker(&self, node: &Waiter<P>, waker: &Waker) -> bool {
+        let mut q = self.lock();
+        // SAFETY: forwarded caller contract.
+        unsafe { q.update_waker(node, waker) }
+    }
+
+    /// True if some waiter may be linked. Issues the notifier's half of the fence pair.
+    #[inline]
+    fn has_waiters(&self) -> bool {
+        // Pairs with the fence in `register` (module docs).
+        fence(Ordering::SeqCst);
+        // Relaxed: ordered by the fences.
+        self.waiting.load(Ordering::Relaxed) != 0
+    }
+
+    /// Wakes the oldest waiter, if any. Costs a fence and a load when no one waits.
+    #[inline]
+    pub(crate) fn notify_one(&self) -> bool {
+        if !self.has_waiters() {
+            return false;
+        }
+        self.notify_one_slow()
+    }
+
+    #[cold]
+    fn notify_one_slow(&self) -> bool {
+        let wake = {
+            let mut q = self.lock();
+            let w = q.pop_front(NOTIFIED);
+            self.sync_len(&q);
+            w
+        };
+        match wake {
+            Some(w) => {
+                w.wake();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Completes every waiter with `state` (`NOTIFIED` to wake all, `CLOSED` on disconnect).
+    /// Wakes them one at a time outside the lock, so it allocates nothing.
+    pub(crate) fn notify_all(&self, state: usize) {
+        if !self.has_waiters() {
+            return;
+        }
+        loop {
+            let wake = {
+                let mut q = self.lock();
+                let w = q.pop_front(state);
+                self.sync_len(&q);
+                w
+            };
+            match wake {
+                Some(w) => w.wake(),
+                None => return,
+            }
+        }
+    }
+}
+
+/// Parks the calling thread until `node` leaves `WAITING` or `deadline` passes.
+/// Returns the node's state (`WAITING` means the deadline passed and the node is still linked).
+pub(crate) fn park_node<P>(node: &Waiter<P>, deadline: Option<Instant>) -> usize {
+    loop {
+        let s = node.state();
+        if s != WAITING {
+            return s;
+        }
+        if sync::park_until(deadline) {
+            return node.state();
+        }
+    }
+}
+
+/// The whole waiting path for a blocking call: `attempt` is the call's own non-blocking form,
+/// returning `Some` when the call is finished (succeeded or failed for good) and `None` when it
+/// must wait. Returns `None` if `deadline` passed first; `attempt` has then run once more after
+/// the deadline, so nothing that became ready in time is lost.
+pub(crate) fn wait_blocking<P: Default, R>(
+    list: &WaitList<P>,
+    policy: WaitPolicy,
+    deadline: Option<Instant>,
+    mut attempt: impl FnMut() -> Option<R>,
+) -> Option<R> {
+    if let Some(r) = attempt() {
+        return Some(r);
+    }
+    let past = |d: Option<Instant>| d.is_some_and(|d| Instant::now() >= d);
+    // Step 2: spin.
+    let mut backoff = Backoff::new();
+    match policy {
+        WaitPolicy::Park => {}
+        WaitPolicy::Adaptive => {
+            while !backoff.is_completed() {
+                backoff.snooze();
+                if let Some(r) = attempt() {
+                    return Some(r);
+                }
+                if past(deadline) {
+                    return None;
+                }
+            }
+        }
+        WaitPolicy::Spin => loop {
+            backoff.spin();
+            if let Some(r) = attempt() {
+                return Some(r);
+            }
+            if past(deadline) {
+                return None;
+            }
+        },
+    }
+    // Steps 3 and 4: register, re-check, park.
+    let node = Waiter::new(P::default());
+    loop {
+        // SAFETY: `node` is IDLE (fresh, or completed by a notifier) and lives on this stack
+        // frame, which does not return before the node is unlinked (below).
+        unsafe { list.register(&node, Wake::Thread(sync::current())) };
+        if let Some(r) = attempt() {
+            // SAFETY: registered above.
+            if let Notified::Yes(_) = unsafe { list.unregister(&node) } {
+                // We were picked but no longer need the wake-up: pass it on.
+                list.notify_one();
+            }
+            return Some(r);
+        }
+        if park_node(&node, deadline) == WAITING {
+            // Timed out while linked; `unregister` decides the race with a notifier.
+            // SAFETY: registered above.
+            let picked = unsafe { list.unregister(&node) };
+            let last = attempt();
+            if let (Notified::Yes(_), None) = (picked, &last) {
+                list.notify_one();
+            }
+            return last;
+        }
+        // Notified (or closed): the node is ours again; loop to re-check.
+    }
+}
+
+/// The async form of [`wait_blocking`]: one poll of a future whose wait node is `node`.
+///
+/// # Safety
+/// `node` is pinned (it does not move until it is dropped), is only ever registered in `list`,
+/// and its owner calls [`cancel_wait`] before dropping it.
+pub(crate) unsafe fn poll_wait<P, R>(
+    list: &WaitList<P>,
+    node: &Waiter<P>,
+    cx: &mut core::task::Context<'_>,
+    mut attempt: impl FnMut() -> Option<R>,
+) -> core::task::Poll<R> {
+    use core::task::Poll;
+    let state = node.state();
+    if state == NOTIFIED || state == CLOSED {
+        // We were woken: the node is ours again and this poll acts on the notification.
+        list.reset(node);
+    }
+    let finish = |r: R| {
+        // SAFETY: `node` is only registered in `list` (caller contract).
+        if let Notified::Yes(_) = unsafe { list.unregister(node) } {
+            // Picked while we succeeded on our own: the wake-up is someone else's.
+            list.reset(node);
+            list.notify_one();
+        }
+        Poll::Ready(r)
+    };
+    if let Some(r) = attempt() {
+        return finish(r);
+    }
+    // SAFETY: caller contract; `update_waker` only touches a node linked in `list`.
+    if state == WAITING && unsafe { list.update_waker(node, cx.waker()) } {
+        return Poll::Pending;
+    }
+    if node.state() != IDLE {
+        // Completed between our first look and now: act on it in this poll.
+        list.reset(node);
+    }
+    // SAFETY: the node is IDLE and pinned (caller contract).
+    unsafe { list.register(node, Wake::Waker(cx.waker().clone())) };
+    match attempt() {
+        Some(r) => finish(r),
+        None => Poll::Pending,
+    }
+}
+
+/// Called when a future that may have a node in `list` is dropped: unlinks the node and, if a
+/// notifier had already picked it, passes the notification on so that no wake-up is lost.
+///
+/// # Safety
+/// `node` is only ever registered in `list`.
+pub(crate) unsafe fn cancel_wait<P>(list: &WaitList<P>, node: &Waiter<P>) {
+    match node.state() {
+        IDLE => {}
+        WAITING => {
+            // SAFETY: caller contract.
+            if let Notified::Yes(NOTIFIED) = unsafe { list.unregister(node) } {
+                list.notify_one();
+            }
+        }
+        NOTIFIED => {
+            list.notify_one();
+        }
+        _ => {}
+    }
+}

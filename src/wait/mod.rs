@@ -1,0 +1,49 @@
+//! How every blocking call in lockgate waits.
+//!
+//! One path serves every blocking operation (DESIGN.md, "Waiting"):
+//!
+//! 1. a lock-free fast path: the caller's own `try_*` operation;
+//! 2. bounded spinning with exponential backoff ([`Backoff`]), long enough to catch a partner
+//!    that is a few hundred nanoseconds away, short enough that an idle thread stops burning CPU;
+//! 3. registration in a [`WaitList`]: an intrusive FIFO of waiter nodes that live on the
+//!    waiting thread's stack (or inside a pinned future), so a wait allocates nothing. The
+//!    waiter registers, re-checks its condition, and only then parks: an *event count*, so a
+//!    notification that lands between the check and the park is never lost;
+//! 4. parking until notified, or until a deadline passes.
+//!
+//! The notifier's side costs one fence and one load of the waiter count when nobody sleeps: no
+//! lock, no syscall. Notification is FIFO, and a notifier may hand a value straight to the
+//! waiter it picked (the payload of a node), which the rendezvous channel uses.
+//!
+//! Cancellation: a waiter parks in [`park_node`] and re-checks its node state and deadline
+//! after every wake-up. A canceller therefore needs nothing but the waiter's [`Wake`] handle
+//! (unpark the thread or wake the task) and a flag the waiter checks, the same shape as a
+//! timeout, so a cancellation source such as a context plugs in without a redesign.
+//!
+//! The [`WaitPolicy`] chosen per structure decides how long step 2 lasts.
+
+mod backoff;
+mod list;
+
+pub(crate) use backoff::Backoff;
+pub(crate) use list::{
+    cancel_wait, park_node, poll_wait, wait_blocking, Notified, WaitList, WaitQueue, Waiter, Wake,
+    CLOSED, NOTIFIED, WAITING,
+};
+
+/// How a blocking call waits before it parks, chosen per structure.
+///
+/// Whatever the policy, a call with a timeout or deadline honours it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WaitPolicy {
+    /// Never park: spin (with `spin_loop` hints) until the operation succeeds or its deadline
+    /// passes. For threads pinned to dedicated cores where a wake-up syscall costs more than
+    /// the core. Burns a core while waiting; never use it on an oversubscribed machine.
+    Spin,
+    /// Spin briefly with exponential backoff, yield a few times, then park. The default.
+    #[default]
+    Adaptive,
+    /// Park at once after the first failed attempt. For oversubscribed machines, where the
+    /// partner thread is likely not running at all.
+    Park,
+}
