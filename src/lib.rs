@@ -54,3 +54,10 @@ mod sync;
 mod wait;
 
 pub use wait::WaitPolicy;
+
+/// Internals exposed to the loom models in `loom-tests/`, and only in loom builds.
+#[cfg(lockgate_loom)]
+#[doc(hidden)]
+pub mod __loom {
+    pub use crate::wait::{wait_blocking, WaitList};
+}

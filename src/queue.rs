@@ -149,10 +149,7 @@ impl IndexRing {
             {
                 match cell.compare_exchange(e, self.pack(tc, true, index), SeqCst, SeqCst) {
                     Ok(_) => {
-                        let reset = self.reset_threshold();
-                        if self.threshold.load(SeqCst) != reset {
-                            self.threshold.store(reset, SeqCst);
-                        }
+                        self.reset_threshold_now();
                         return;
                     }
                     Err(now) => e = now,
@@ -160,6 +157,20 @@ impl IndexRing {
             }
             // The cell was unusable: take the next position.
         }
+    }
+
+    /// Re-arms the threshold after an enqueue: every dequeue may again try `3n - 1` times.
+    fn reset_threshold_now(&self) {
+        let reset = self.reset_threshold();
+        // Real builds skip the store when it is already armed, to keep the line shared; under
+        // loom a swap, because loom's DPOR forgets another thread's load of a location once
+        // this thread loads it too, and would never schedule that load after our store.
+        #[cfg(not(lockgate_loom))]
+        if self.threshold.load(SeqCst) != reset {
+            self.threshold.store(reset, SeqCst);
+        }
+        #[cfg(lockgate_loom)]
+        self.threshold.swap(reset, SeqCst);
     }
 
     /// Removes the oldest number, or returns `None` if the ring is empty.

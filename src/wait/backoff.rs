@@ -21,18 +21,18 @@ const YIELD_LIMIT: u32 = 1;
 
 /// Exponential backoff state for one waiting call.
 #[derive(Debug, Default)]
-pub(crate) struct Backoff {
+pub struct Backoff {
     /// Steps taken so far; saturates at `YIELD_LIMIT + 1`.
     step: u32,
 }
 
 impl Backoff {
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         Backoff { step: 0 }
     }
 
     /// Backs off in a loop that waits for another thread: spins, then yields.
-    pub(crate) fn snooze(&mut self) {
+    pub fn snooze(&mut self) {
         if self.step <= SPIN_LIMIT {
             for _ in 0..(1u32 << self.step) {
                 sync::spin_loop();
@@ -46,7 +46,7 @@ impl Backoff {
     }
 
     /// Backs off with pure spinning, capped at `2^SPIN_LIMIT` hints (the `Spin` policy).
-    pub(crate) fn spin(&mut self) {
+    pub fn spin(&mut self) {
         for _ in 0..(1u32 << self.step.min(SPIN_LIMIT)) {
             sync::spin_loop();
         }
@@ -56,7 +56,7 @@ impl Backoff {
     }
 
     /// True once the spin and yield phases are over and the caller should park.
-    pub(crate) fn is_completed(&self) -> bool {
+    pub fn is_completed(&self) -> bool {
         self.step > YIELD_LIMIT
     }
 }

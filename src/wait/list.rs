@@ -32,17 +32,17 @@ use crate::sync::{self, fence, AtomicUsize, Mutex, MutexGuard, Ordering, Thread,
 use super::{Backoff, WaitPolicy};
 
 /// Not linked into any queue; only the owner touches the node.
-pub(crate) const IDLE: usize = 0;
+pub const IDLE: usize = 0;
 /// Linked into a queue; links, wake handle and payload belong to whoever holds the lock.
-pub(crate) const WAITING: usize = 1;
+pub const WAITING: usize = 1;
 /// Unlinked by a notifier that picked this node (and possibly filled its payload).
-pub(crate) const NOTIFIED: usize = 2;
+pub const NOTIFIED: usize = 2;
 /// Unlinked because the structure closed or disconnected; the payload was not touched.
-pub(crate) const CLOSED: usize = 3;
+pub const CLOSED: usize = 3;
 
 /// How to wake a waiter: unpark its thread or wake its task.
 #[derive(Debug, Default)]
-pub(crate) enum Wake {
+pub enum Wake {
     /// Nothing to wake (a node that has been completed already).
     #[default]
     None,
@@ -54,7 +54,7 @@ pub(crate) enum Wake {
 
 impl Wake {
     /// Wakes the waiter. Called after the queue lock has been released.
-    pub(crate) fn wake(self) {
+    pub fn wake(self) {
         match self {
             Wake::None => {}
             Wake::Thread(t) => t.unpark(),
@@ -65,7 +65,7 @@ impl Wake {
 
 /// The result of taking a node out of the list without being picked by a notifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Notified {
+pub enum Notified {
     /// The node was still linked and has been removed: it consumed nothing.
     No,
     /// A notifier had already picked the node; the state it left is inside.
@@ -78,7 +78,7 @@ struct Links<P> {
 }
 
 /// One waiting thread or task. Must stay at one address while linked (`PhantomPinned`).
-pub(crate) struct Waiter<P> {
+pub struct Waiter<P> {
     /// `IDLE`, `WAITING`, `NOTIFIED` or `CLOSED`. Written under the queue lock; read by the
     /// owner without it. The Release store that completes a node pairs with the owner's
     /// Acquire load, which publishes the payload and makes the node the owner's again.
@@ -107,7 +107,7 @@ impl<P> core::fmt::Debug for Waiter<P> {
 }
 
 impl<P> Waiter<P> {
-    pub(crate) fn new(payload: P) -> Self {
+    pub fn new(payload: P) -> Self {
         Waiter {
             state: AtomicUsize::new(IDLE),
             wake: UnsafeCell::new(Wake::None),
@@ -121,7 +121,7 @@ impl<P> Waiter<P> {
     }
 
     /// The node's state. Acquire pairs with the Release store in [`WaitQueue::complete`].
-    pub(crate) fn state(&self) -> usize {
+    pub fn state(&self) -> usize {
         self.state.load(Ordering::Acquire)
     }
 
@@ -130,7 +130,7 @@ impl<P> Waiter<P> {
     /// # Safety
     /// The caller holds the queue lock while the node is `WAITING`, or owns the node (its
     /// state is not `WAITING` and was read with [`Waiter::state`]).
-    pub(crate) unsafe fn with_payload<R>(&self, f: impl FnOnce(&mut P) -> R) -> R {
+    pub unsafe fn with_payload<R>(&self, f: impl FnOnce(&mut P) -> R) -> R {
         // SAFETY: exclusive access is the caller's contract, stated above.
         self.payload.with_mut(|p| f(unsafe { &mut *p }))
     }
@@ -138,7 +138,7 @@ impl<P> Waiter<P> {
 
 /// An intrusive FIFO of [`Waiter`] nodes. Every method runs under the lock that owns the queue
 /// (it takes `&mut self`, which only the lock guard hands out).
-pub(crate) struct WaitQueue<P> {
+pub struct WaitQueue<P> {
     /// Oldest waiter, or null. Invariant: `head` is null exactly when `tail` is.
     head: *const Waiter<P>,
     /// Newest waiter, or null.
@@ -159,7 +159,7 @@ impl<P> core::fmt::Debug for WaitQueue<P> {
 }
 
 impl<P> WaitQueue<P> {
-    pub(crate) const fn new() -> Self {
+    pub const fn new() -> Self {
         WaitQueue {
             head: ptr::null(),
             tail: ptr::null(),
@@ -167,11 +167,11 @@ impl<P> WaitQueue<P> {
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.len
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.head.is_null()
     }
 
@@ -180,7 +180,7 @@ impl<P> WaitQueue<P> {
     /// # Safety
     /// `node` is not linked (`state != WAITING`), and it stays at its address until it is
     /// unlinked again (by [`WaitQueue::pop_front`], [`WaitQueue::remove`]).
-    pub(crate) unsafe fn push_back(&mut self, node: &Waiter<P>, wake: Wake) {
+    pub unsafe fn push_back(&mut self, node: &Waiter<P>, wake: Wake) {
         debug_assert_ne!(node.state.load(Ordering::Relaxed), WAITING);
         let this: *const Waiter<P> = node;
         // SAFETY: the node is not linked, so no one else touches its cells (caller contract).
@@ -230,11 +230,7 @@ impl<P> WaitQueue<P> {
 
     /// Unlinks the oldest waiter and completes it with `state` (`NOTIFIED` or `CLOSED`) after
     /// `fill` has run on its payload. Returns the wake handle to call once the lock is dropped.
-    pub(crate) fn pop_front_with(
-        &mut self,
-        state: usize,
-        fill: impl FnOnce(&mut P),
-    ) -> Option<Wake> {
+    pub fn pop_front_with(&mut self, state: usize, fill: impl FnOnce(&mut P)) -> Option<Wake> {
         let node = self.head;
         if node.is_null() {
             return None;
@@ -249,7 +245,7 @@ impl<P> WaitQueue<P> {
     }
 
     /// Unlinks the oldest waiter and completes it with `state`.
-    pub(crate) fn pop_front(&mut self, state: usize) -> Option<Wake> {
+    pub fn pop_front(&mut self, state: usize) -> Option<Wake> {
         self.pop_front_with(state, |_| {})
     }
 
@@ -268,7 +264,7 @@ impl<P> WaitQueue<P> {
     ///
     /// # Safety
     /// `node` is either linked in this queue or has been completed by it.
-    pub(crate) unsafe fn remove(&mut self, node: &Waiter<P>) -> Notified {
+    pub unsafe fn remove(&mut self, node: &Waiter<P>) -> Notified {
         // Relaxed: under the lock every state change of a linked node is visible to us.
         match node.state.load(Ordering::Relaxed) {
             WAITING => {
@@ -287,7 +283,7 @@ impl<P> WaitQueue<P> {
     ///
     /// # Safety
     /// `node` is linked in this queue or has been completed by it.
-    pub(crate) unsafe fn update_waker(&mut self, node: &Waiter<P>, waker: &Waker) -> bool {
+    pub unsafe fn update_waker(&mut self, node: &Waiter<P>, waker: &Waker) -> bool {
         if node.state.load(Ordering::Relaxed) != WAITING {
             return false;
         }
@@ -303,7 +299,7 @@ impl<P> WaitQueue<P> {
 }
 
 /// A [`WaitQueue`] with its own lock and a lock-free mirror of its length.
-pub(crate) struct WaitList<P = ()> {
+pub struct WaitList<P = ()> {
     /// Number of linked waiters. Written under `queue`'s lock; read by notifiers without it,
     /// after a SeqCst fence that pairs with the fence in [`WaitList::register`].
     waiting: AtomicUsize,
@@ -325,7 +321,7 @@ impl<P> Default for WaitList<P> {
 }
 
 impl<P> WaitList<P> {
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         WaitList {
             waiting: AtomicUsize::new(0),
             queue: Mutex::new(WaitQueue::new()),
@@ -348,7 +344,7 @@ impl<P> WaitList<P> {
     ///
     /// # Safety
     /// As [`WaitQueue::push_back`]: `node` is not linked and stays put until it is unlinked.
-    pub(crate) unsafe fn register(&self, node: &Waiter<P>, wake: Wake) {
+    pub unsafe fn register(&self, node: &Waiter<P>, wake: Wake) {
         {
             let mut q = self.lock();
             // SAFETY: forwarded caller contract.
@@ -364,7 +360,7 @@ impl<P> WaitList<P> {
     ///
     /// # Safety
     /// `node` was registered in this list (it may have been completed since).
-    pub(crate) unsafe fn unregister(&self, node: &Waiter<P>) -> Notified {
+    pub unsafe fn unregister(&self, node: &Waiter<P>) -> Notified {
         if node.state() == IDLE {
             return Notified::No;
         }
@@ -376,7 +372,7 @@ impl<P> WaitList<P> {
     }
 
     /// Marks a node that a notifier completed as the owner's again.
-    pub(crate) fn reset(&self, node: &Waiter<P>) {
+    pub fn reset(&self, node: &Waiter<P>) {
         debug_assert_ne!(node.state(), WAITING);
         // Relaxed: the owner already synchronized with the notifier through `Waiter::state`.
         node.state.store(IDLE, Ordering::Relaxed);
@@ -386,7 +382,7 @@ impl<P> WaitList<P> {
     ///
     /// # Safety
     /// `node` was registered in this list.
-    pub(crate) unsafe fn update_waker(&self, node: &Waiter<P>, waker: &Waker) -> bool {
+    pub unsafe fn update_waker(&self, node: &Waiter<P>, waker: &Waker) -> bool {
         let mut q = self.lock();
         // SAFETY: forwarded caller contract.
         unsafe { q.update_waker(node, waker) }
@@ -403,7 +399,7 @@ impl<P> WaitList<P> {
 
     /// Wakes the oldest waiter, if any. Costs a fence and a load when no one waits.
     #[inline]
-    pub(crate) fn notify_one(&self) -> bool {
+    pub fn notify_one(&self) -> bool {
         if !self.has_waiters() {
             return false;
         }
@@ -429,7 +425,7 @@ impl<P> WaitList<P> {
 
     /// Completes every waiter with `state` (`NOTIFIED` to wake all, `CLOSED` on disconnect).
     /// Wakes them one at a time outside the lock, so it allocates nothing.
-    pub(crate) fn notify_all(&self, state: usize) {
+    pub fn notify_all(&self, state: usize) {
         if !self.has_waiters() {
             return;
         }
@@ -450,7 +446,7 @@ impl<P> WaitList<P> {
 
 /// Parks the calling thread until `node` leaves `WAITING` or `deadline` passes.
 /// Returns the node's state (`WAITING` means the deadline passed and the node is still linked).
-pub(crate) fn park_node<P>(node: &Waiter<P>, deadline: Option<Instant>) -> usize {
+pub fn park_node<P>(node: &Waiter<P>, deadline: Option<Instant>) -> usize {
     loop {
         let s = node.state();
         if s != WAITING {
@@ -466,7 +462,7 @@ pub(crate) fn park_node<P>(node: &Waiter<P>, deadline: Option<Instant>) -> usize
 /// returning `Some` when the call is finished (succeeded or failed for good) and `None` when it
 /// must wait. Returns `None` if `deadline` passed first; `attempt` has then run once more after
 /// the deadline, so nothing that became ready in time is lost.
-pub(crate) fn wait_blocking<P: Default, R>(
+pub fn wait_blocking<P: Default, R>(
     list: &WaitList<P>,
     policy: WaitPolicy,
     deadline: Option<Instant>,
@@ -534,7 +530,7 @@ pub(crate) fn wait_blocking<P: Default, R>(
 /// # Safety
 /// `node` is pinned (it does not move until it is dropped), is only ever registered in `list`,
 /// and its owner calls [`cancel_wait`] before dropping it.
-pub(crate) unsafe fn poll_wait<P, R>(
+pub unsafe fn poll_wait<P, R>(
     list: &WaitList<P>,
     node: &Waiter<P>,
     cx: &mut core::task::Context<'_>,
@@ -579,7 +575,7 @@ pub(crate) unsafe fn poll_wait<P, R>(
 ///
 /// # Safety
 /// `node` is only ever registered in `list`.
-pub(crate) unsafe fn cancel_wait<P>(list: &WaitList<P>, node: &Waiter<P>) {
+pub unsafe fn cancel_wait<P>(list: &WaitList<P>, node: &Waiter<P>) {
     match node.state() {
         IDLE => {}
         WAITING => {

@@ -25,8 +25,8 @@
 mod backoff;
 mod list;
 
-pub(crate) use backoff::Backoff;
-pub(crate) use list::{
+pub use backoff::Backoff;
+pub use list::{
     cancel_wait, park_node, poll_wait, wait_blocking, Notified, WaitList, WaitQueue, Waiter, Wake,
     CLOSED, NOTIFIED, WAITING,
 };

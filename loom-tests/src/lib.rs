@@ -1,0 +1,30 @@
+//! Loom models of lockgate live in `tests/`; this crate only carries the shared helpers.
+//!
+//! Run with `RUSTFLAGS="--cfg lockgate_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release`.
+
+/// Checks `f` under loom with preemption bound `bound`: 3 for the cheap models, 2 for the rest,
+/// so the suite stays within minutes on two cores. `LOOM_MAX_PREEMPTIONS`, when set,
+/// overrides it for every model. Prints how many interleavings were explored, so a model that
+/// explores suspiciously few shows it.
+#[cfg(lockgate_loom)]
+pub fn model(bound: usize, f: impl Fn() + Sync + Send + 'static) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let mut b = loom::model::Builder::new();
+    if b.preemption_bound.is_none() {
+        b.preemption_bound = Some(bound);
+    }
+    let runs = Arc::new(AtomicUsize::new(0));
+    let r = runs.clone();
+    let bound = b.preemption_bound;
+    b.check(move || {
+        r.fetch_add(1, Ordering::Relaxed);
+        f();
+    });
+    eprintln!(
+        "loom: {} interleavings explored (preemption bound {:?})",
+        runs.load(Ordering::Relaxed),
+        bound
+    );
+}
