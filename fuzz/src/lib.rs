@@ -1,0 +1,286 @@
+//! Differential checkers: bytes become operation sequences, run against lockgate and against a
+//! plain model, and every result is compared. The fuzz targets in `fuzz_targets/` call these;
+//! `tests/differential.rs` in the main crate runs the same checkers over the seed corpus and
+//! a deterministic batch of inputs on every `cargo test`.
+//!
+//! The single-threaded checkers replay exactly; `check_ring_queue_threaded` trades replay for
+//! real races and checks conservation instead of exact results.
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::time::Duration;
+
+use lockgate::channel::{
+    bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError, TrySendError,
+};
+use lockgate::queue::RingQueue;
+
+/// A value that counts its drops, so the checkers prove no leak and no double drop.
+struct Tracked {
+    id: u64,
+    drops: Rc<Cell<u64>>,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.drops.set(self.drops.get() + 1);
+    }
+}
+
+/// Capacities worth hitting: the edges (1, powers of two and their neighbours) and a few more.
+fn capacity(byte: u8) -> usize {
+    const CAPS: [usize; 12] = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 64];
+    CAPS[byte as usize % CAPS.len()]
+}
+
+/// RingQueue against `VecDeque`: push, pop, force_push, and the size queries.
+pub fn check_ring_queue(data: &[u8]) {
+    let Some((&first, ops)) = data.split_first() else {
+        return;
+    };
+    let cap = capacity(first);
+    let drops = Rc::new(Cell::new(0u64));
+    let mut created = 0u64;
+    let mut dropped_by_us = 0u64;
+    let q = RingQueue::new(cap);
+    let mut model: VecDeque<u64> = VecDeque::new();
+    let make = |created: &mut u64| {
+        *created += 1;
+        Tracked {
+            id: *created,
+            drops: drops.clone(),
+        }
+    };
+    for &op in ops {
+        match op % 4 {
+            0 => {
+                let v = make(&mut created);
+                let id = v.id;
+                match q.push(v) {
+                    Ok(()) => {
+                        assert!(model.len() < cap, "push succeeded on a full queue");
+                        model.push_back(id);
+                    }
+                    Err(back) => {
+                        assert_eq!(model.len(), cap, "push failed on a queue with room");
+                        assert_eq!(back.id, id, "push handed back another value");
+                        dropped_by_us += 1;
+                    }
+                }
+            }
+            1 => {
+                let got = q.pop().map(|v| {
+                    dropped_by_us += 1;
+                    v.id
+                });
+                assert_eq!(got, model.pop_front(), "pop");
+            }
+            2 => {
+                let v = make(&mut created);
+                let id = v.id;
+                let evicted = q.force_push(v).map(|v| {
+                    dropped_by_us += 1;
+                    v.id
+                });
+                let expect = if model.len() == cap {
+                    model.pop_front()
+                } else {
+                    None
+                };
+                model.push_back(id);
+                assert_eq!(evicted, expect, "force_push");
+            }
+            _ => {
+                assert_eq!(q.len(), model.len(), "len");
+                assert_eq!(q.is_empty(), model.is_empty(), "is_empty");
+                assert_eq!(q.is_full(), model.len() == cap, "is_full");
+                assert_eq!(q.capacity(), cap, "capacity");
+            }
+        }
+        assert_eq!(
+            drops.get(),
+            dropped_by_us,
+            "a value was dropped inside the queue"
+        );
+    }
+    drop(q);
+    assert_eq!(
+        drops.get(),
+        created,
+        "leak or double drop when the queue was dropped"
+    );
+}
+
+/// The channel's non-blocking API against a model: `try_send`, `try_recv`, zero timeouts,
+/// cloning and dropping handles (disconnection), for buffered and rendezvous channels.
+pub fn check_channel(data: &[u8]) {
+    let Some((&first, ops)) = data.split_first() else {
+        return;
+    };
+    let cap = if first % 5 == 0 { 0 } else { capacity(first) };
+    let drops = Rc::new(Cell::new(0u64));
+    let mut created = 0u64;
+    let mut dropped_by_us = 0u64;
+    let (tx, rx) = bounded::<Tracked>(cap);
+    let mut senders: Vec<Sender<Tracked>> = vec![tx];
+    let mut receivers: Vec<Receiver<Tracked>> = vec![rx];
+    // The model: the buffered values, and whether each side still has a handle.
+    let mut model: VecDeque<u64> = VecDeque::new();
+    for pair in ops.chunks(2) {
+        let op = pair[0];
+        let pick = pair.get(1).copied().unwrap_or(0) as usize;
+        let receivers_alive = !receivers.is_empty();
+        let senders_alive = !senders.is_empty();
+        match op % 8 {
+            0 | 1 if senders_alive => {
+                let tx = &senders[pick % senders.len()];
+                created += 1;
+                let id = created;
+                let v = Tracked {
+                    id,
+                    drops: drops.clone(),
+                };
+                let r = if op % 8 == 0 {
+                    tx.try_send(v).map_err(|e| match e {
+                        TrySendError::Full(v) => (false, v),
+                        TrySendError::Disconnected(v) => (true, v),
+                    })
+                } else {
+                    tx.send_timeout(v, Duration::ZERO).map_err(|e| match e {
+                        SendTimeoutError::Timeout(v) => (false, v),
+                        SendTimeoutError::Disconnected(v) => (true, v),
+                    })
+                };
+                match r {
+                    Ok(()) => {
+                        assert!(
+                            receivers_alive && model.len() < cap,
+                            "send should have failed"
+                        );
+                        model.push_back(id);
+                    }
+                    Err((disconnected, back)) => {
+                        assert_eq!(back.id, id, "send handed back another value");
+                        assert_eq!(disconnected, !receivers_alive, "send error kind");
+                        if receivers_alive {
+                            assert_eq!(model.len(), cap, "send failed with room");
+                        }
+                        dropped_by_us += 1;
+                    }
+                }
+            }
+            2 | 3 if receivers_alive => {
+                let rx = &receivers[pick % receivers.len()];
+                let got = if op % 8 == 2 {
+                    rx.try_recv().map_err(|e| e == TryRecvError::Disconnected)
+                } else {
+                    rx.recv_timeout(Duration::ZERO)
+                        .map_err(|e| e == RecvTimeoutError::Disconnected)
+                };
+                match (got, model.pop_front()) {
+                    (Ok(v), Some(id)) => {
+                        assert_eq!(v.id, id, "recv order");
+                        dropped_by_us += 1;
+                    }
+                    (Err(disconnected), None) => {
+                        assert_eq!(disconnected, !senders_alive, "recv error kind");
+                    }
+                    (got, want) => panic!("recv: got {:?}, model {want:?}", got.map(|v| v.id)),
+                }
+            }
+            4 if senders_alive => senders.push(senders[pick % senders.len()].clone()),
+            5 if receivers_alive => receivers.push(receivers[pick % receivers.len()].clone()),
+            6 if senders_alive => drop(senders.swap_remove(pick % senders.len())),
+            7 if receivers_alive => drop(receivers.swap_remove(pick % receivers.len())),
+            _ => {}
+        }
+        if let Some(h) = senders.first() {
+            assert_eq!(h.len(), model.len(), "len");
+            assert_eq!(h.capacity(), cap, "capacity");
+            assert_eq!(h.is_full(), model.len() == cap, "is_full");
+        }
+        if senders.is_empty() && receivers.is_empty() {
+            // The last handle dropped the channel and the values still in it.
+            break;
+        }
+        assert_eq!(
+            drops.get(),
+            dropped_by_us,
+            "a value was dropped inside the channel"
+        );
+    }
+    drop(senders);
+    drop(receivers);
+    assert_eq!(
+        drops.get(),
+        created,
+        "leak or double drop when the channel was dropped"
+    );
+}
+
+/// Three threads run op sequences on one small RingQueue at once. Checked: every accepted
+/// value is popped exactly once (during the run or in the final drain), evicted values are
+/// ones that were accepted, and each thread sees every other thread's values in the order
+/// they were pushed.
+pub fn check_ring_queue_threaded(data: &[u8]) {
+    use std::sync::Arc;
+    let Some((&first, ops)) = data.split_first() else {
+        return;
+    };
+    let cap = capacity(first).min(8);
+    let q = Arc::new(RingQueue::<u64>::new(cap));
+    let per_thread: Vec<Vec<u8>> = (0..3)
+        .map(|t| ops.iter().skip(t).step_by(3).copied().collect())
+        .collect();
+    let handles: Vec<_> = per_thread
+        .into_iter()
+        .enumerate()
+        .map(|(t, ops)| {
+            let q = q.clone();
+            std::thread::spawn(move || {
+                let mut accepted = Vec::new();
+                let mut out = Vec::new();
+                for (i, op) in ops.into_iter().enumerate() {
+                    let v = ((t as u64) << 32) | i as u64;
+                    match op % 3 {
+                        0 => {
+                            if q.push(v).is_ok() {
+                                accepted.push(v);
+                            }
+                        }
+                        1 => out.extend(q.pop()),
+                        _ => {
+                            out.extend(q.force_push(v));
+                            accepted.push(v);
+                        }
+                    }
+                }
+                (accepted, out)
+            })
+        })
+        .collect();
+    let mut accepted = Vec::new();
+    let mut out = Vec::new();
+    for h in handles {
+        let (a, o) = h.join().unwrap();
+        accepted.extend(a);
+        // Per-producer order as seen by this thread.
+        let mut last = [None::<u64>; 3];
+        for &v in &o {
+            let p = (v >> 32) as usize;
+            assert!(
+                last[p].map_or(true, |l| l < v),
+                "values of one producer out of order"
+            );
+            last[p] = Some(v);
+        }
+        out.extend(o);
+    }
+    while let Some(v) = q.pop() {
+        out.push(v);
+    }
+    accepted.sort_unstable();
+    out.sort_unstable();
+    assert_eq!(accepted, out, "a value was lost or duplicated");
+}

@@ -1,0 +1,72 @@
+//! The fuzz checkers (fuzz/src/lib.rs) run from `cargo test`: over the committed seed corpus
+//! in `fuzz/seeds/`, and over a deterministic batch of generated operation sequences.
+
+#[path = "../fuzz/src/lib.rs"]
+#[allow(dead_code)]
+mod checkers;
+
+use std::fs;
+use std::path::Path;
+
+/// A small deterministic generator (xorshift), so the batch is the same on every run.
+fn inputs(seed: u64, count: usize, len: usize) -> impl Iterator<Item = Vec<u8>> {
+    let mut s = seed;
+    (0..count).map(move |_| {
+        (0..len)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                s as u8
+            })
+            .collect()
+    })
+}
+
+fn seeds(target: &str) -> Vec<Vec<u8>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/seeds")
+        .join(target);
+    let mut files: Vec<_> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("seed corpus {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "empty seed corpus for {target}");
+    files.into_iter().map(|f| fs::read(f).unwrap()).collect()
+}
+
+#[test]
+fn ring_queue_seed_corpus() {
+    for input in seeds("ring_queue") {
+        checkers::check_ring_queue(&input);
+    }
+}
+
+#[test]
+fn ring_queue_generated() {
+    for input in inputs(0x9E37_79B9_7F4A_7C15, 3000, 200) {
+        checkers::check_ring_queue(&input);
+    }
+}
+
+#[test]
+fn channel_seed_corpus() {
+    for input in seeds("channel") {
+        checkers::check_channel(&input);
+    }
+}
+
+#[test]
+fn channel_generated() {
+    for input in inputs(0xD1B5_4A32_D192_ED03, 3000, 200) {
+        checkers::check_channel(&input);
+    }
+}
+
+#[test]
+fn ring_queue_threaded_seed_corpus() {
+    for input in seeds("ring_queue_threaded") {
+        checkers::check_ring_queue_threaded(&input);
+    }
+}
