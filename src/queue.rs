@@ -178,6 +178,15 @@ impl IndexRing {
         if self.threshold.load(SeqCst) < 0 {
             return None;
         }
+        // A check that writes nothing: if no enqueuer has taken a position at or past `head`,
+        // the ring is empty at the instant `tail` was read (every earlier position already has
+        // its dequeuer). Pollers of an empty ring then leave `head`, the cells and the
+        // threshold alone instead of churning them with failed `fetch_add`s. (Not in the
+        // paper; the same reasoning as its `tail <= h + 1` test below.)
+        let h = self.head.load(SeqCst);
+        if self.tail.load(SeqCst) <= h {
+            return None;
+        }
         loop {
             let h = self.head.fetch_add(1, SeqCst);
             let hc = self.cycle_of_pos(h);

@@ -270,7 +270,7 @@ pub fn check_ring_queue_threaded(data: &[u8]) {
         for &v in &o {
             let p = (v >> 32) as usize;
             assert!(
-                last[p].map_or(true, |l| l < v),
+                !matches!(last[p], Some(l) if l >= v),
                 "values of one producer out of order"
             );
             last[p] = Some(v);

@@ -3,8 +3,8 @@
 //! [`bounded(cap)`](bounded) with `cap > 0` is a buffered channel on a lock-free
 //! [`RingQueue`](crate::queue::RingQueue); `bounded(0)` is a rendezvous channel like Go's
 //! unbuffered `make(chan T)`: a send returns only once a receiver has taken the value.
-//! Blocking calls wait through [`crate::wait`]: spin briefly, then park, so idle threads burn
-//! no CPU; the async forms ([`Sender::send_async`], [`Receiver::recv_async`]) register in the
+//! Blocking calls wait the crate's one way (see [`crate::WaitPolicy`]): spin
+//! briefly, then park, so idle threads burn no CPU; the async forms ([`Sender::send_async`], [`Receiver::recv_async`]) register in the
 //! same wait lists and are cancel-safe (dropping one holds nothing and loses nothing).
 //!
 //! Disconnection follows std and crossbeam: once every receiver is gone, sends fail and hand
@@ -67,6 +67,9 @@ use crate::wait::WaitPolicy;
 use array::Array;
 use zero::Zero;
 
+// One per channel, allocated once inside its `Arc`: boxing the big variant would only add a
+// pointer chase to every operation.
+#[allow(clippy::large_enum_variant)]
 enum Flavor<T> {
     Array(Array<T>),
     Zero(Zero<T>),

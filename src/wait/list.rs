@@ -321,6 +321,7 @@ impl<P> Default for WaitList<P> {
 }
 
 impl<P> WaitList<P> {
+    /// An empty list.
     pub fn new() -> Self {
         WaitList {
             waiting: AtomicUsize::new(0),
