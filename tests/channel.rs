@@ -429,3 +429,38 @@ fn channel_handles_are_send_sync() {
     assert_send(&tx.send_async(String::new()));
     assert_send(&rx.recv_async());
 }
+
+struct PanicWake;
+impl std::task::Wake for PanicWake {
+    fn wake(self: Arc<Self>) {
+        panic!("waker panics on purpose");
+    }
+}
+
+#[test]
+fn panicking_waker_leaves_channel_usable() {
+    for cap in [0, 1] {
+        let (tx, rx) = bounded(cap);
+        let waker = Waker::from(Arc::new(PanicWake));
+        {
+            let mut fut = pin!(rx.recv_async());
+            assert!(fut
+                .as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending());
+            // The send hands the value to the parked future and wakes it; the wake panics in
+            // the sender's thread. The value is delivered all the same.
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tx.try_send(5)));
+            assert!(r.is_err(), "the waker's panic reaches the sender");
+            let noop = Waker::from(Arc::new(NoopWake));
+            assert_eq!(
+                fut.as_mut().poll(&mut Context::from_waker(&noop)),
+                Poll::Ready(Ok(5))
+            );
+        }
+        // Still usable from every side.
+        let h = thread::spawn(move || rx.recv());
+        tx.send(6).unwrap();
+        assert_eq!(h.join().unwrap(), Ok(6));
+    }
+}

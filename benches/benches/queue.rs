@@ -1,10 +1,10 @@
-//! RingQueue against crossbeam-queue's ArrayQueue: MPMC transfer of u64 values, pinned
+//! RingQueue and ScqQueue against crossbeam-queue's ArrayQueue: MPMC transfer of u64 values, pinned
 //! threads, capacity 1024 and 1, both queues waiting with the same spin-then-yield retry.
 //! Throughput is items moved from producers to consumers per second.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use crossbeam_queue::ArrayQueue;
-use lockgate::queue::RingQueue;
+use lockgate::queue::{RingQueue, ScqQueue};
 use lockgate_benches::{retry, shapes, share, timed_threads};
 
 /// The two operations every queue under test offers.
@@ -23,6 +23,18 @@ impl Queue for RingQueue<u64> {
     }
     fn pop(&self) -> Option<u64> {
         RingQueue::pop(self)
+    }
+}
+
+impl Queue for ScqQueue<u64> {
+    fn with_capacity(cap: usize) -> Self {
+        ScqQueue::new(cap)
+    }
+    fn push(&self, v: u64) -> Result<(), u64> {
+        ScqQueue::push(self, v)
+    }
+    fn pop(&self) -> Option<u64> {
+        ScqQueue::pop(self)
     }
 }
 
@@ -78,6 +90,9 @@ fn bench(c: &mut Criterion) {
             g.throughput(Throughput::Elements(1));
             g.bench_function(BenchmarkId::from_parameter("lockgate RingQueue"), |b| {
                 b.iter_custom(|iters| transfer::<RingQueue<u64>>(cap, p, n, iters))
+            });
+            g.bench_function(BenchmarkId::from_parameter("lockgate ScqQueue"), |b| {
+                b.iter_custom(|iters| transfer::<ScqQueue<u64>>(cap, p, n, iters))
             });
             g.bench_function(BenchmarkId::from_parameter("crossbeam ArrayQueue"), |b| {
                 b.iter_custom(|iters| transfer::<ArrayQueue<u64>>(cap, p, n, iters))

@@ -14,7 +14,52 @@ use std::time::Duration;
 use lockgate::channel::{
     bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError, TrySendError,
 };
-use lockgate::queue::RingQueue;
+use lockgate::queue::{RingQueue, ScqQueue};
+
+/// The operations both lockgate queues offer, so one checker covers both.
+pub trait Queue<T> {
+    fn with_capacity(cap: usize) -> Self;
+    fn push(&self, v: T) -> Result<(), T>;
+    fn pop(&self) -> Option<T>;
+    fn force_push(&self, v: T) -> Option<T>;
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool;
+    fn is_full(&self) -> bool;
+    fn capacity(&self) -> usize;
+}
+
+macro_rules! impl_queue {
+    ($q:ident) => {
+        impl<T> Queue<T> for $q<T> {
+            fn with_capacity(cap: usize) -> Self {
+                $q::new(cap)
+            }
+            fn push(&self, v: T) -> Result<(), T> {
+                $q::push(self, v)
+            }
+            fn pop(&self) -> Option<T> {
+                $q::pop(self)
+            }
+            fn force_push(&self, v: T) -> Option<T> {
+                $q::force_push(self, v)
+            }
+            fn len(&self) -> usize {
+                $q::len(self)
+            }
+            fn is_empty(&self) -> bool {
+                $q::is_empty(self)
+            }
+            fn is_full(&self) -> bool {
+                $q::is_full(self)
+            }
+            fn capacity(&self) -> usize {
+                $q::capacity(self)
+            }
+        }
+    };
+}
+impl_queue!(RingQueue);
+impl_queue!(ScqQueue);
 
 /// A value that counts its drops, so the checkers prove no leak and no double drop.
 struct Tracked {
@@ -34,8 +79,13 @@ fn capacity(byte: u8) -> usize {
     CAPS[byte as usize % CAPS.len()]
 }
 
-/// RingQueue against `VecDeque`: push, pop, force_push, and the size queries.
+/// Both queues against `VecDeque`: push, pop, force_push, and the size queries.
 pub fn check_ring_queue(data: &[u8]) {
+    check_queue::<RingQueue<Tracked>>(data);
+    check_queue::<ScqQueue<Tracked>>(data);
+}
+
+fn check_queue<Q: Queue<Tracked>>(data: &[u8]) {
     let Some((&first, ops)) = data.split_first() else {
         return;
     };
@@ -43,7 +93,7 @@ pub fn check_ring_queue(data: &[u8]) {
     let drops = Rc::new(Cell::new(0u64));
     let mut created = 0u64;
     let mut dropped_by_us = 0u64;
-    let q = RingQueue::new(cap);
+    let q = Q::with_capacity(cap);
     let mut model: VecDeque<u64> = VecDeque::new();
     let make = |created: &mut u64| {
         *created += 1;
@@ -219,17 +269,22 @@ pub fn check_channel(data: &[u8]) {
     );
 }
 
-/// Three threads run op sequences on one small RingQueue at once. Checked: every accepted
+/// Three threads run op sequences on one small queue (each kind in turn) at once. Checked: every accepted
 /// value is popped exactly once (during the run or in the final drain), evicted values are
 /// ones that were accepted, and each thread sees every other thread's values in the order
 /// they were pushed.
 pub fn check_ring_queue_threaded(data: &[u8]) {
+    check_queue_threaded::<RingQueue<u64>>(data);
+    check_queue_threaded::<ScqQueue<u64>>(data);
+}
+
+fn check_queue_threaded<Q: Queue<u64> + Send + Sync + 'static>(data: &[u8]) {
     use std::sync::Arc;
     let Some((&first, ops)) = data.split_first() else {
         return;
     };
     let cap = capacity(first).min(8);
-    let q = Arc::new(RingQueue::<u64>::new(cap));
+    let q = Arc::new(Q::with_capacity(cap));
     let per_thread: Vec<Vec<u8>> = (0..3)
         .map(|t| ops.iter().skip(t).step_by(3).copied().collect())
         .collect();

@@ -12,6 +12,10 @@ pub fn model(bound: usize, f: impl Fn() + Sync + Send + 'static) {
     use std::sync::Arc;
 
     let mut b = loom::model::Builder::new();
+    // The rings wait for an operation of the other side that is in flight (a value being
+    // copied in or out) by spinning, which under loom is a yield per turn; give such paths
+    // room.
+    b.max_branches = b.max_branches.max(20_000);
     if b.preemption_bound.is_none() {
         b.preemption_bound = Some(bound);
     }

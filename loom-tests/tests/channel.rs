@@ -36,24 +36,35 @@ fn buffered_blocked_sender_vs_receiver_drop() {
     });
 }
 
-/// Two blocked receivers on a capacity-1 channel, two values: both arrive.
-#[test]
-fn buffered_two_blocked_receivers() {
-    model(2, || {
-        let (tx, rx) = bounded(1);
+/// Two blocked receivers, two values: both arrive. Every party is a spawned thread and the
+/// main thread only joins: a notifier unparks its waiter after releasing the node, so a
+/// waiter that already saw its notification can get a stray unpark later, which std's `park`
+/// tolerates (our wait loops re-check) but loom's `join` does not.
+fn two_blocked_receivers(cap: usize, bound: usize) {
+    model(bound, move || {
+        let (tx, rx) = bounded(cap);
         let rx2 = rx.clone();
-        let r = thread::spawn(move || rx2.recv().unwrap());
+        let r1 = thread::spawn(move || rx.recv().unwrap());
+        let r2 = thread::spawn(move || rx2.recv().unwrap());
         let t = thread::spawn(move || {
             tx.send(1).unwrap();
             tx.send(2).unwrap();
         });
-        let a = rx.recv().unwrap();
-        let b = r.join().unwrap();
         t.join().unwrap();
-        let mut v = [a, b];
+        let mut v = [r1.join().unwrap(), r2.join().unwrap()];
         v.sort_unstable();
         assert_eq!(v, [1, 2]);
     });
+}
+
+#[test]
+fn buffered_two_blocked_receivers_cap1() {
+    two_blocked_receivers(1, 2);
+}
+
+#[test]
+fn buffered_two_blocked_receivers_cap2() {
+    two_blocked_receivers(2, 2);
 }
 
 /// Rendezvous: the send returns only once the receiver has the value.

@@ -1,103 +1,117 @@
-//! RingQueue: two producers and one consumer, capacity 1 and 2; every value seen exactly once.
+//! Both queues (RingQueue, ScqQueue): two producers and one consumer at capacity 1 and 2,
+//! force_push racing pop, and mixed operations on one slot; every value seen exactly once.
 #![cfg(lockgate_loom)]
 
-use lockgate::queue::RingQueue;
+use lockgate::queue::{RingQueue, ScqQueue};
 use lockgate_loom_tests::model;
 use loom::sync::Arc;
 use loom::thread;
 
-fn two_producers_one_consumer(cap: usize) {
-    // No retry loops: each push and pop runs once, so loom explores every interleaving of
-    // whole operations. A rejected push hands its value back; it must be because the ring was
-    // full, so with capacity 2 no push may fail.
-    model(3, move || {
-        let q = Arc::new(RingQueue::new(cap));
-        let producers: Vec<_> = (1..=2u32)
-            .map(|v| {
-                let q = q.clone();
-                thread::spawn(move || q.push(v).err())
-            })
-            .collect();
-        let mut seen: Vec<u32> = q.pop().into_iter().collect();
-        let rejected: Vec<u32> = producers
-            .into_iter()
-            .filter_map(|p| p.join().unwrap())
-            .collect();
-        if cap >= 2 {
-            assert!(rejected.is_empty(), "push failed on a ring with room");
-        }
-        while let Some(v) = q.pop() {
-            seen.push(v);
-        }
-        assert!(q.is_empty());
-        seen.extend(rejected);
-        seen.sort_unstable();
-        assert_eq!(seen, [1, 2], "a value was lost or duplicated");
-    });
-}
+macro_rules! queue_models {
+    ($m:ident, $Q:ident) => {
+        mod $m {
+            use super::*;
+            type Q<T> = $Q<T>;
 
-#[test]
-fn ring_2p1c_capacity_1() {
-    two_producers_one_consumer(1);
-}
-
-#[test]
-fn ring_2p1c_capacity_2() {
-    two_producers_one_consumer(2);
-}
-
-/// force_push racing pop on a full ring of one slot: every value ends up exactly once in
-/// the eviction, the pop, or the ring.
-#[test]
-fn ring_force_push_vs_pop() {
-    model(3, || {
-        let q = Arc::new(RingQueue::new(1));
-        q.push(1u32).unwrap();
-        let q2 = q.clone();
-        let pusher = thread::spawn(move || q2.force_push(2));
-        let popped = q.pop();
-        let evicted = pusher.join().unwrap();
-        let mut all: Vec<u32> = popped.into_iter().chain(evicted).chain(q.pop()).collect();
-        all.sort_unstable();
-        assert_eq!(all, [1, 2]);
-    });
-}
-
-/// Mixed producers/consumers on one slot, several operations per thread, so dequeuers run past
-/// positions whose enqueuer is late (the case SCQ's `safe` bit and threshold exist for).
-/// Conservation: every accepted value is popped exactly once; nothing appears from nowhere.
-#[test]
-fn ring_mixed_ops_capacity_1() {
-    model(3, || {
-        let q = Arc::new(RingQueue::new(1));
-        let workers: Vec<_> = (0..2u32)
-            .map(|t| {
-                let q = q.clone();
-                thread::spawn(move || {
-                    let mut accepted = Vec::new();
-                    let mut popped = Vec::new();
-                    let v = 10 + t;
-                    if q.push(v).is_ok() {
-                        accepted.push(v);
+            fn two_producers_one_consumer(cap: usize) {
+                // No retry loops: each push and pop runs once, so loom explores every interleaving of
+                // whole operations. A rejected push hands its value back; it must be because the ring was
+                // full, so with capacity 2 no push may fail.
+                model(3, move || {
+                    let q = Arc::new(Q::new(cap));
+                    let producers: Vec<_> = (1..=2u32)
+                        .map(|v| {
+                            let q = q.clone();
+                            thread::spawn(move || q.push(v).err())
+                        })
+                        .collect();
+                    let mut seen: Vec<u32> = q.pop().into_iter().collect();
+                    let rejected: Vec<u32> = producers
+                        .into_iter()
+                        .filter_map(|p| p.join().unwrap())
+                        .collect();
+                    if cap >= 2 {
+                        assert!(rejected.is_empty(), "push failed on a ring with room");
                     }
+                    while let Some(v) = q.pop() {
+                        seen.push(v);
+                    }
+                    assert!(q.is_empty());
+                    seen.extend(rejected);
+                    seen.sort_unstable();
+                    assert_eq!(seen, [1, 2], "a value was lost or duplicated");
+                });
+            }
+
+            #[test]
+            fn ring_2p1c_capacity_1() {
+                two_producers_one_consumer(1);
+            }
+
+            #[test]
+            fn ring_2p1c_capacity_2() {
+                two_producers_one_consumer(2);
+            }
+
+            /// force_push racing pop on a full ring of one slot: every value ends up exactly once in
+            /// the eviction, the pop, or the ring.
+            #[test]
+            fn ring_force_push_vs_pop() {
+                model(3, || {
+                    let q = Arc::new(Q::new(1));
+                    q.push(1u32).unwrap();
+                    let q2 = q.clone();
+                    let pusher = thread::spawn(move || q2.force_push(2));
+                    let popped = q.pop();
+                    let evicted = pusher.join().unwrap();
+                    let mut all: Vec<u32> =
+                        popped.into_iter().chain(evicted).chain(q.pop()).collect();
+                    all.sort_unstable();
+                    assert_eq!(all, [1, 2]);
+                });
+            }
+
+            /// Mixed producers/consumers on one slot, several operations per thread, so dequeuers run past
+            /// positions whose enqueuer is late (the case SCQ's `safe` bit and threshold exist for).
+            /// Conservation: every accepted value is popped exactly once; nothing appears from nowhere.
+            #[test]
+            fn ring_mixed_ops_capacity_1() {
+                model(3, || {
+                    let q = Arc::new(Q::new(1));
+                    let workers: Vec<_> = (0..2u32)
+                        .map(|t| {
+                            let q = q.clone();
+                            thread::spawn(move || {
+                                let mut accepted = Vec::new();
+                                let mut popped = Vec::new();
+                                let v = 10 + t;
+                                if q.push(v).is_ok() {
+                                    accepted.push(v);
+                                }
+                                popped.extend(q.pop());
+                                (accepted, popped)
+                            })
+                        })
+                        .collect();
+                    let mut popped: Vec<u32> = q.pop().into_iter().collect();
                     popped.extend(q.pop());
-                    (accepted, popped)
-                })
-            })
-            .collect();
-        let mut popped: Vec<u32> = q.pop().into_iter().collect();
-        popped.extend(q.pop());
-        let mut accepted = Vec::new();
-        for w in workers {
-            let (a, p) = w.join().unwrap();
-            accepted.extend(a);
-            popped.extend(p);
+                    let mut accepted = Vec::new();
+                    for w in workers {
+                        let (a, p) = w.join().unwrap();
+                        accepted.extend(a);
+                        popped.extend(p);
+                    }
+                    while let Some(v) = q.pop() {
+                        popped.push(v);
+                    }
+                    accepted.sort_unstable();
+                    popped.sort_unstable();
+                    assert_eq!(accepted, popped);
+                });
+            }
         }
-        while let Some(v) = q.pop() {
-            popped.push(v);
-        }
-        accepted.sort_unstable();
-        popped.sort_unstable();
-        assert_eq!(accepted, popped);
-    });
+    };
 }
+
+queue_models!(ring, RingQueue);
+queue_models!(scq, ScqQueue);

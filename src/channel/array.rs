@@ -9,7 +9,7 @@ use core::task::{Context, Poll};
 use std::time::Instant;
 
 use super::error::{SendTimeoutError, TryRecvError, TrySendError};
-use crate::queue::RingQueue;
+use crate::queue::{Busy, RingQueue};
 use crate::sync::{AtomicUsize, Ordering};
 use crate::wait::{self, WaitList, WaitPolicy, Waiter, CLOSED};
 
@@ -46,31 +46,53 @@ impl<T> Array<T> {
     }
 
     pub(super) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        // With `spin == true` nothing is reported in flight.
+        self.send_once(value, true).map_err(|e| match e {
+            Busy::No(e) | Busy::InFlight(e) => e,
+        })
+    }
+
+    /// One send attempt. With `spin == false` a slot still being emptied by an in-flight
+    /// receive is reported as `InFlight` rather than waited for: blocking callers park
+    /// instead, and the receive notifies them when it is done.
+    fn send_once(&self, value: T, spin: bool) -> Result<(), Busy<TrySendError<T>>> {
         if self.gone(RECEIVERS_GONE) {
-            return Err(TrySendError::Disconnected(value));
+            return Err(Busy::No(TrySendError::Disconnected(value)));
         }
-        match self.queue.push(value) {
+        match self.queue.push_inner(value, spin) {
             Ok(()) => {
                 self.receivers.notify_one();
                 Ok(())
             }
-            Err(v) => Err(TrySendError::Full(v)),
+            Err(Busy::No(v)) => Err(Busy::No(TrySendError::Full(v))),
+            Err(Busy::InFlight(v)) => Err(Busy::InFlight(TrySendError::Full(v))),
         }
     }
 
     pub(super) fn try_recv(&self) -> Result<T, TryRecvError> {
-        if let Some(v) = self.queue.pop() {
-            self.senders.notify_one();
-            return Ok(v);
+        self.recv_once(true).map_err(|e| match e {
+            Busy::No(e) | Busy::InFlight(e) => e,
+        })
+    }
+
+    /// One receive attempt; `spin` as in `send_once`.
+    fn recv_once(&self, spin: bool) -> Result<T, Busy<TryRecvError>> {
+        match self.queue.pop_inner(spin) {
+            Ok(v) => {
+                self.senders.notify_one();
+                return Ok(v);
+            }
+            Err(Busy::InFlight(())) => return Err(Busy::InFlight(TryRecvError::Empty)),
+            Err(Busy::No(())) => {}
         }
         if !self.gone(SENDERS_GONE) {
-            return Err(TryRecvError::Empty);
+            return Err(Busy::No(TryRecvError::Empty));
         }
         // Every push happened before the last sender left, which happened before we saw the
-        // bit: one more pop sees anything that is left.
+        // bit, and no push is in flight any more: one more pop sees anything that is left.
         match self.queue.pop() {
             Some(v) => Ok(v),
-            None => Err(TryRecvError::Disconnected),
+            None => Err(Busy::No(TryRecvError::Disconnected)),
         }
     }
 
@@ -78,21 +100,22 @@ impl<T> Array<T> {
     /// done, `None` (value back in `slot`) when the caller must wait.
     fn attempt_send(&self, slot: &mut Option<T>) -> Option<Result<(), T>> {
         let value = slot.take().expect("send attempted twice");
-        match self.try_send(value) {
+        match self.send_once(value, false) {
             Ok(()) => Some(Ok(())),
-            Err(TrySendError::Disconnected(v)) => Some(Err(v)),
-            Err(TrySendError::Full(v)) => {
+            Err(Busy::No(TrySendError::Disconnected(v))) => Some(Err(v)),
+            Err(Busy::No(TrySendError::Full(v)) | Busy::InFlight(TrySendError::Full(v))) => {
                 *slot = Some(v);
                 None
             }
+            Err(Busy::InFlight(TrySendError::Disconnected(v))) => Some(Err(v)),
         }
     }
 
     fn attempt_recv(&self) -> Option<Result<T, ()>> {
-        match self.try_recv() {
+        match self.recv_once(false) {
             Ok(v) => Some(Ok(v)),
-            Err(TryRecvError::Disconnected) => Some(Err(())),
-            Err(TryRecvError::Empty) => None,
+            Err(Busy::No(TryRecvError::Disconnected)) => Some(Err(())),
+            Err(_) => None,
         }
     }
 

@@ -92,12 +92,18 @@ impl<T> Future for RecvFuture<'_, T> {
 
 impl<T> Drop for SendFuture<'_, T> {
     fn drop(&mut self) {
+        if self.done {
+            return; // a completed future's node is unlinked and empty
+        }
         flavor!(self.sender.shared, c => c.cancel_send(&self.node));
     }
 }
 
 impl<T> Drop for RecvFuture<'_, T> {
     fn drop(&mut self) {
+        if self.done {
+            return; // a completed future's node is unlinked and empty
+        }
         flavor!(self.receiver.shared, c => c.cancel_recv(&self.node));
     }
 }

@@ -203,8 +203,10 @@ impl<T> Sender<T> {
         self.shared.send(value, Some(deadline))
     }
 
-    /// Sends asynchronously. Dropping the future before it completes sends nothing and drops
-    /// the value with it; it never leaves a half-finished send behind.
+    /// Sends asynchronously. Dropping the future before it completes never leaves a
+    /// half-finished send behind: either the value was not sent and drops with the future, or
+    /// (on a rendezvous channel) a receiver had already taken it, exactly as if the future had
+    /// been polled once more.
     pub fn send_async(&self, value: T) -> SendFuture<'_, T> {
         SendFuture::new(self, value)
     }

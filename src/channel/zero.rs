@@ -13,7 +13,9 @@
 //! Both queues sit under one mutex so that pairing is atomic, as in crossbeam-channel's zero
 //! flavour; nothing allocates on this path. One corner allocates: an async receiver dropped
 //! after a value was deposited into it hands the value to the next parked receiver, or keeps
-//! it in `orphans` for the next receive, so no value is lost.
+//! it in `orphans` for the next receive, so no value is lost. In that corner the sender has
+//! returned although the receive it handed to was cancelled; the value still goes to the
+//! next receive, before any newer one.
 
 use core::task::{Context, Poll};
 use std::collections::VecDeque;
@@ -89,7 +91,8 @@ impl<T> Zero<T> {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner<T>> {
-        // No user code runs under this lock (values are moved, never dropped, under it).
+        // Only queue surgery and moves of values run under this lock: wakers are cloned,
+        // woken and dropped outside it, and no value is dropped under it.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -147,7 +150,8 @@ impl<T> Zero<T> {
         let mut state = park_node(&node, deadline);
         if state == WAITING {
             // SAFETY: the node is linked in `senders` or was completed by it.
-            state = match unsafe { self.lock().senders.remove(&node) } {
+            let (picked, _wake) = unsafe { self.lock().senders.remove(&node) };
+            state = match picked {
                 Notified::No => WAITING,
                 Notified::Yes(s) => s,
             };
@@ -181,7 +185,8 @@ impl<T> Zero<T> {
             let mut state = park_node(&node, deadline);
             if state == WAITING {
                 // SAFETY: the node is linked in `receivers` or was completed by it.
-                match unsafe { self.lock().receivers.remove(&node) } {
+                let (picked, _wake) = unsafe { self.lock().receivers.remove(&node) };
+                match picked {
                     Notified::No => return None,
                     Notified::Yes(s) => state = s,
                 }
@@ -201,6 +206,8 @@ impl<T> Zero<T> {
         slot: &mut Option<T>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), T>> {
+        // Cloned before the lock: waker code never runs under it.
+        let waker = cx.waker().clone();
         let mut g = self.lock();
         match node.state() {
             NOTIFIED => return Poll::Ready(Ok(())),
@@ -211,7 +218,9 @@ impl<T> Zero<T> {
             }
             WAITING => {
                 // SAFETY: the node is linked in `senders` (the only queue it joins).
-                unsafe { g.senders.update_waker(node, cx.waker()) };
+                let (_, displaced) = unsafe { g.senders.update_waker(node, waker) };
+                drop(g);
+                drop(displaced);
                 return Poll::Pending;
             }
             _ => {}
@@ -231,7 +240,7 @@ impl<T> Zero<T> {
                 unsafe { node.with_payload(|p| *p = Some(v)) };
                 // SAFETY: the node is IDLE and pinned in its future, which calls
                 // `cancel_send` before it is dropped.
-                unsafe { g.senders.push_back(node, Wake::Waker(cx.waker().clone())) };
+                unsafe { g.senders.push_back(node, Wake::Waker(waker)) };
                 Poll::Pending
             }
         }
@@ -242,6 +251,8 @@ impl<T> Zero<T> {
         node: &Waiter<Option<T>>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<T, ()>> {
+        // Cloned before the lock: waker code never runs under it.
+        let waker = cx.waker().clone();
         let mut g = self.lock();
         match node.state() {
             NOTIFIED => {
@@ -251,7 +262,9 @@ impl<T> Zero<T> {
             }
             WAITING => {
                 // SAFETY: the node is linked in `receivers` (the only queue it joins).
-                unsafe { g.receivers.update_waker(node, cx.waker()) };
+                let (_, displaced) = unsafe { g.receivers.update_waker(node, waker) };
+                drop(g);
+                drop(displaced);
                 return Poll::Pending;
             }
             _ => {} // IDLE, or CLOSED: look again below.
@@ -266,7 +279,7 @@ impl<T> Zero<T> {
             Found::Nothing => {
                 // SAFETY: not linked (IDLE or CLOSED), pinned in its future, which calls
                 // `cancel_recv` before it is dropped.
-                unsafe { g.receivers.push_back(node, Wake::Waker(cx.waker().clone())) };
+                unsafe { g.receivers.push_back(node, Wake::Waker(waker)) };
                 Poll::Pending
             }
         }
@@ -276,15 +289,17 @@ impl<T> Zero<T> {
         if node.state() == WAITING {
             // SAFETY: linked in `senders` or completed by it. An unsent value drops with the
             // node, i.e. with the future that owned it.
-            let _ = unsafe { self.lock().senders.remove(node) };
+            let (_, _wake) = unsafe { self.lock().senders.remove(node) };
         }
     }
 
     pub(super) fn cancel_recv(&self, node: &Waiter<Option<T>>) {
+        // Declared before the guard so that it drops after the lock is released.
+        let mut _wake = Wake::None;
         let mut g = self.lock();
         if node.state() == WAITING {
             // SAFETY: linked in `receivers` or completed by it.
-            let _ = unsafe { g.receivers.remove(node) };
+            (_, _wake) = unsafe { g.receivers.remove(node) };
         }
         if node.state() != NOTIFIED {
             return;

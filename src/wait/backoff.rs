@@ -13,11 +13,13 @@ const SPIN_LIMIT: u32 = 6;
 #[cfg(not(lockgate_loom))]
 const YIELD_LIMIT: u32 = 10;
 
-// Under loom every spin is a scheduling point; keep the phase to one step so models stay small.
+// Under loom every spin is a yield, and loom schedules the least-yielded thread first, so a
+// thread that yielded through spin phases is starved by one that waits for it; keep the phase
+// to a single step so models stay small and fair.
 #[cfg(lockgate_loom)]
 const SPIN_LIMIT: u32 = 0;
 #[cfg(lockgate_loom)]
-const YIELD_LIMIT: u32 = 1;
+const YIELD_LIMIT: u32 = 0;
 
 /// Exponential backoff state for one waiting call.
 #[derive(Debug, Default)]

@@ -21,6 +21,10 @@
 //! queue) -> `NOTIFIED` or `CLOSED` (unlinked by a notifier; the owner may reuse or free it).
 //! A waiter that gives up (timeout, dropped future) unlinks itself under the lock; if it finds
 //! that a notifier got there first, it owns a notification it will not use and passes it on.
+//!
+//! A notifier unparks its waiter after releasing the lock, so a waiter that already saw its
+//! node completed can receive that unpark later, during some other `park`. `std::thread::park`
+//! allows spurious returns and every wait loop here re-checks, so this is harmless.
 
 use core::marker::PhantomPinned;
 use core::ptr;
@@ -241,7 +245,8 @@ impl<P> WaitQueue<P> {
         let node = unsafe { &*node };
         // SAFETY: the node is WAITING and we hold the lock, so its payload is ours.
         unsafe { node.with_payload(fill) };
-        Some(Self::complete(node, state))
+        // SAFETY: unlinked but still WAITING, so it is alive and its cells are ours.
+        Some(unsafe { Self::complete(node, state) })
     }
 
     /// Unlinks the oldest waiter and completes it with `state`.
@@ -249,52 +254,64 @@ impl<P> WaitQueue<P> {
         self.pop_front_with(state, |_| {})
     }
 
-    /// Hands the node back to its owner. The node must already be unlinked.
-    fn complete(node: &Waiter<P>, state: usize) -> Wake {
+    /// Hands the node back to its owner.
+    ///
+    /// Takes a raw pointer, not a reference: the owner may free the node the instant the state
+    /// store lands, so no reference to it may outlive that store (as in `Arc`'s drop).
+    ///
+    /// # Safety
+    /// `node` is alive, unlinked, still `WAITING`, and the caller holds the queue lock.
+    unsafe fn complete(node: *const Waiter<P>, state: usize) -> Wake {
         // SAFETY: unlinked but still WAITING: only we (under the lock) touch its cells.
-        let wake = node.wake.with_mut(|w| unsafe { core::mem::take(&mut *w) });
+        let wake = unsafe { (*node).wake.with_mut(|w| core::mem::take(&mut *w)) };
         // Release pairs with the owner's Acquire in `Waiter::state`: the payload write and the
-        // unlinking happen before the owner reuses or frees the node. We do not touch the node
-        // after this store.
-        node.state.store(state, Ordering::Release);
+        // unlinking happen before the owner reuses or frees the node. This store is our last
+        // access to the node.
+        // SAFETY: still alive until this store completes (caller contract).
+        unsafe { (*node).state.store(state, Ordering::Release) };
         wake
     }
 
-    /// Takes `node` out of the queue if it is still linked.
+    /// Takes `node` out of the queue if it is still linked. Also returns the node's wake
+    /// handle, which the caller drops after releasing the lock: dropping a `Waker` runs user
+    /// code, which must not run (or panic) with the node half removed or the lock held.
     ///
     /// # Safety
     /// `node` is either linked in this queue or has been completed by it.
-    pub unsafe fn remove(&mut self, node: &Waiter<P>) -> Notified {
+    pub unsafe fn remove(&mut self, node: &Waiter<P>) -> (Notified, Wake) {
         // Relaxed: under the lock every state change of a linked node is visible to us.
         match node.state.load(Ordering::Relaxed) {
             WAITING => {
                 // SAFETY: WAITING means linked in this queue (caller contract).
                 unsafe { self.unlink(node) };
-                // SAFETY: unlinked, so the wake handle is ours; dropping it here.
-                node.wake.with_mut(|w| unsafe { *w = Wake::None });
+                // SAFETY: unlinked, so the wake handle is ours.
+                let wake = node.wake.with_mut(|w| unsafe { core::mem::take(&mut *w) });
                 node.state.store(IDLE, Ordering::Relaxed);
-                Notified::No
+                (Notified::No, wake)
             }
-            s => Notified::Yes(s),
+            s => (Notified::Yes(s), Wake::None),
         }
     }
 
-    /// Updates the wake handle of a linked node (an async waiter polled with a new waker).
+    /// Installs `waker` in a linked node (an async waiter polled again). Returns whether the
+    /// node was still linked, and the displaced wake handle (or the unused `waker`), which the
+    /// caller drops after releasing the lock. The caller clones the waker before taking the
+    /// lock, so no waker code runs under it.
     ///
     /// # Safety
     /// `node` is linked in this queue or has been completed by it.
-    pub unsafe fn update_waker(&mut self, node: &Waiter<P>, waker: &Waker) -> bool {
+    pub unsafe fn update_waker(&mut self, node: &Waiter<P>, waker: Waker) -> (bool, Wake) {
         if node.state.load(Ordering::Relaxed) != WAITING {
-            return false;
+            return (false, Wake::Waker(waker));
         }
         // SAFETY: WAITING and we hold the lock, so the wake cell is ours.
-        node.wake.with_mut(|w| unsafe {
+        let old = node.wake.with_mut(|w| unsafe {
             match &*w {
-                Wake::Waker(old) if old.will_wake(waker) => {}
-                _ => *w = Wake::Waker(waker.clone()),
+                Wake::Waker(old) if old.will_wake(&waker) => Wake::Waker(waker),
+                _ => core::mem::replace(&mut *w, Wake::Waker(waker)),
             }
         });
-        true
+        (true, old)
     }
 }
 
@@ -330,8 +347,9 @@ impl<P> WaitList<P> {
     }
 
     fn lock(&self) -> MutexGuard<'_, WaitQueue<P>> {
-        // No user code runs under this lock, so it cannot be poisoned by a panic we care
-        // about; recover the guard rather than propagate.
+        // Only list surgery runs under this lock (wakers are cloned, woken and dropped outside
+        // it), so a poisoned lock means a panic elsewhere in the holder's thread, not a
+        // half-done update: recover the guard rather than propagate.
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -365,10 +383,14 @@ impl<P> WaitList<P> {
         if node.state() == IDLE {
             return Notified::No;
         }
-        let mut q = self.lock();
-        // SAFETY: forwarded caller contract.
-        let r = unsafe { q.remove(node) };
-        self.sync_len(&q);
+        let (r, wake) = {
+            let mut q = self.lock();
+            // SAFETY: forwarded caller contract.
+            let r = unsafe { q.remove(node) };
+            self.sync_len(&q);
+            r
+        };
+        drop(wake);
         r
     }
 
@@ -384,9 +406,14 @@ impl<P> WaitList<P> {
     /// # Safety
     /// `node` was registered in this list.
     pub unsafe fn update_waker(&self, node: &Waiter<P>, waker: &Waker) -> bool {
-        let mut q = self.lock();
-        // SAFETY: forwarded caller contract.
-        unsafe { q.update_waker(node, waker) }
+        let waker = waker.clone();
+        let (linked, displaced) = {
+            let mut q = self.lock();
+            // SAFETY: forwarded caller contract.
+            unsafe { q.update_waker(node, waker) }
+        };
+        drop(displaced);
+        linked
     }
 
     /// True if some waiter may be linked. Issues the notifier's half of the fence pair.
@@ -430,6 +457,21 @@ impl<P> WaitList<P> {
         if !self.has_waiters() {
             return;
         }
+        /// Finishes the job if a waker panics, so no waiter is left parked.
+        struct Rest<'a, P>(&'a WaitList<P>, usize);
+        impl<P> Drop for Rest<'_, P> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0.wake_all_now(self.1);
+                }
+            }
+        }
+        let rest = Rest(self, state);
+        self.wake_all_now(state);
+        core::mem::forget(rest);
+    }
+
+    fn wake_all_now(&self, state: usize) {
         loop {
             let wake = {
                 let mut q = self.lock();
@@ -498,31 +540,44 @@ pub fn wait_blocking<P: Default, R>(
             }
         },
     }
-    // Steps 3 and 4: register, re-check, park.
+    // Steps 3 and 4: register, re-check, park. The guard unlinks the node (passing on a
+    // notification it was picked for) however this frame is left, unwinding included: an
+    // `attempt` may wake a peer, and a peer's waker is user code that may panic.
     let node = Waiter::new(P::default());
+    let _guard = CancelOnDrop { list, node: &node };
     loop {
-        // SAFETY: `node` is IDLE (fresh, or completed by a notifier) and lives on this stack
-        // frame, which does not return before the node is unlinked (below).
+        // SAFETY: `node` is not linked (fresh, or completed and handled below) and lives on
+        // this frame, which cannot be left before `_guard` unlinks it.
         unsafe { list.register(&node, Wake::Thread(sync::current())) };
         if let Some(r) = attempt() {
-            // SAFETY: registered above.
-            if let Notified::Yes(_) = unsafe { list.unregister(&node) } {
-                // We were picked but no longer need the wake-up: pass it on.
-                list.notify_one();
-            }
-            return Some(r);
+            return Some(r); // `_guard` unlinks, or passes on a notification we got meanwhile
         }
         if park_node(&node, deadline) == WAITING {
             // Timed out while linked; `unregister` decides the race with a notifier.
             // SAFETY: registered above.
             let picked = unsafe { list.unregister(&node) };
             let last = attempt();
-            if let (Notified::Yes(_), None) = (picked, &last) {
-                list.notify_one();
+            if last.is_some() && picked != Notified::No {
+                // We acted on the notification we were picked for.
+                list.reset(&node);
             }
-            return last;
+            return last; // `_guard` passes on a notification we did not use
         }
-        // Notified (or closed): the node is ours again; loop to re-check.
+        // Notified (or closed): the node is ours again; act on it by re-checking.
+        list.reset(&node);
+    }
+}
+
+/// Unlinks a wait node when the frame that owns it is left, normally or by unwinding.
+struct CancelOnDrop<'a, P> {
+    list: &'a WaitList<P>,
+    node: &'a Waiter<P>,
+}
+
+impl<P> Drop for CancelOnDrop<'_, P> {
+    fn drop(&mut self) {
+        // SAFETY: the node is only ever registered in `list`.
+        unsafe { cancel_wait(self.list, self.node) };
     }
 }
 

@@ -1,0 +1,345 @@
+//! [`RingQueue`]: a bounded lock-free MPMC ring of sequenced slots.
+//!
+//! # Algorithm
+//!
+//! Dmitry Vyukov's bounded MPMC queue, in the ticket/turn formulation of Folly's `MPMCQueue`
+//! and Erik Rigtorp's `MPMCQueue`: producers take tickets from `tail`, consumers from `head`;
+//! ticket `t` owns slot `t % capacity`, and each slot carries a sequence number that says whose
+//! turn it is:
+//!
+//! ```text
+//!   seq == 2t       slot empty, its producer is ticket t
+//!   seq == 2t + 1   slot full, its consumer is ticket t
+//!   consumer t done -> seq = 2(t + capacity), the producer of the next lap
+//! ```
+//!
+//! A producer reads `tail`, checks its slot's turn, and claims the ticket with one CAS; then
+//! it writes the value and hands the turn on with one Release store. Consumers mirror it. So an
+//! uncontended operation costs one CAS and one store, and each slot's line moves between a
+//! producer and a consumer once per value. Tickets are plain 64-bit counters (they would need
+//! centuries to wrap), so a slot index is a remainder, computed without a divide
+//! ([`FastMod`]).
+//!
+//! Full and empty are decided from the slot itself: a producer whose slot still holds the
+//! previous lap's value looks at `head` once to tell "full" (the value's consumer has not come)
+//! from "a consumer is copying it out right now" (wait a moment). Only then is the other side's
+//! counter read, so a steady stream touches one shared counter per side.
+//!
+//! `force_push` on a full ring takes the oldest value's consumer ticket *and* the producer
+//! ticket of the same slot, which no one else can take while that value is in it, so the
+//! eviction and the insertion happen as one step.
+//!
+//! # Memory ordering
+//!
+//! The `seq` store that hands a slot on is Release and the load that checks a turn is Acquire:
+//! a value written before `seq = 2t + 1` is visible to the consumer that sees it, and a value
+//! read out before `seq = 2(t + capacity)` is gone before the next producer writes. The ticket
+//! CAS only arbitrates between threads of the same side and publishes nothing, but it is SeqCst
+//! so that the full/empty checks (which read the other side's counter after a failed turn
+//! check) see a counter no older than the turn they just read.
+
+use core::fmt;
+use core::mem::MaybeUninit;
+
+use crossbeam_utils::CachePadded;
+
+use super::fastmod::FastMod;
+use crate::sync::{AtomicU64, Ordering, UnsafeCell};
+use crate::wait::Backoff;
+
+/// Why a non-spinning operation did not complete (crate-internal, for the channel).
+#[derive(Debug)]
+pub(crate) enum Busy<T> {
+    /// Full (push) or empty (pop): nothing is in flight that would change that.
+    No(T),
+    /// The operation of the other side that owns this slot is in flight (a value being copied
+    /// in or out). It completes on its own and then notifies; a blocking caller can park.
+    InFlight(T),
+}
+
+/// One slot: a turn number and room for one value.
+struct Slot<T> {
+    /// `2t` while empty for producer ticket `t`; `2t + 1` while holding ticket `t`'s value.
+    seq: AtomicU64,
+    /// Initialized exactly while `seq` is odd, or while the ticket holder is writing it or
+    /// reading it out (it owns the slot between its ticket CAS and its `seq` store).
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+/// A bounded, lock-free multi-producer multi-consumer queue.
+///
+/// `push` and `pop` never block and never allocate: the queue allocates once, in
+/// [`RingQueue::new`]. See the module docs for the algorithm.
+///
+/// # Examples
+///
+/// ```
+/// use lockgate::queue::RingQueue;
+///
+/// let q = RingQueue::new(2);
+/// assert_eq!(q.push(1), Ok(()));
+/// assert_eq!(q.push(2), Ok(()));
+/// assert_eq!(q.push(3), Err(3)); // full: the value comes back
+/// assert_eq!(q.force_push(3), Some(1)); // overwrite the oldest
+/// assert_eq!(q.pop(), Some(2));
+/// assert_eq!(q.pop(), Some(3));
+/// assert_eq!(q.pop(), None);
+/// ```
+pub struct RingQueue<T> {
+    /// The next consumer ticket. Only grows; never passes `tail`.
+    head: CachePadded<AtomicU64>,
+    /// The next producer ticket. Only grows; never more than `capacity` ahead of `head`.
+    tail: CachePadded<AtomicU64>,
+    /// `capacity` slots; slot `i` serves tickets `i, i + capacity, i + 2 capacity, ...`.
+    slots: Box<[Slot<T>]>,
+    /// `ticket % capacity`.
+    index: FastMod,
+}
+
+// SAFETY: values move between threads through the queue, so `T: Send` is required and
+// enough; no `&T` is ever shared between threads.
+unsafe impl<T: Send> Send for RingQueue<T> {}
+// SAFETY: as above; each slot's value is touched only by the one thread whose ticket owns it
+// (the `seq` protocol on `Slot::value`).
+unsafe impl<T: Send> Sync for RingQueue<T> {}
+
+impl<T> RingQueue<T> {
+    /// The largest capacity [`RingQueue::new`] accepts: 2^40 slots.
+    pub const MAX_CAPACITY: usize = 1 << 40;
+
+    /// Creates a queue holding at most `capacity` values.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `capacity` is zero or exceeds [`RingQueue::MAX_CAPACITY`]. Allocation
+    /// failure aborts, as for `Vec`.
+    pub fn new(capacity: usize) -> Self {
+        assert!(capacity > 0, "RingQueue capacity must be non-zero");
+        assert!(
+            capacity <= Self::MAX_CAPACITY,
+            "RingQueue capacity {capacity} exceeds RingQueue::MAX_CAPACITY (2^40)"
+        );
+        RingQueue {
+            head: CachePadded::new(AtomicU64::new(0)),
+            tail: CachePadded::new(AtomicU64::new(0)),
+            slots: (0..capacity as u64)
+                .map(|i| Slot {
+                    seq: AtomicU64::new(2 * i),
+                    value: UnsafeCell::new(MaybeUninit::uninit()),
+                })
+                .collect(),
+            index: FastMod::new(capacity as u64),
+        }
+    }
+
+    fn cap(&self) -> u64 {
+        self.slots.len() as u64
+    }
+
+    fn slot(&self, ticket: u64) -> &Slot<T> {
+        &self.slots[self.index.rem(ticket) as usize]
+    }
+
+    /// Appends `value`, or hands it back if the queue is full. Never allocates.
+    pub fn push(&self, value: T) -> Result<(), T> {
+        self.push_inner(value, true).map_err(|e| match e {
+            Busy::No(v) | Busy::InFlight(v) => v,
+        })
+    }
+
+    /// `push`, except that when the slot is still being emptied by an in-flight `pop`
+    /// it reports `InFlight` instead of waiting (`spin == false`).
+    pub(crate) fn push_inner(&self, value: T, spin: bool) -> Result<(), Busy<T>> {
+        let mut backoff = Backoff::new();
+        let mut t = self.tail.load(Ordering::SeqCst);
+        loop {
+            let slot = self.slot(t);
+            // Acquire pairs with the Release `seq` store of the consumer that emptied the slot.
+            let seq = slot.seq.load(Ordering::Acquire);
+            if seq == 2 * t {
+                match self
+                    .tail
+                    .compare_exchange_weak(t, t + 1, Ordering::SeqCst, Ordering::SeqCst)
+                {
+                    Ok(_) => {
+                        // SAFETY: ticket `t` is ours and the slot is empty for it.
+                        slot.value.with_mut(|p| unsafe { (*p).write(value) });
+                        // Release: the value is visible to the consumer that sees `2t + 1`.
+                        slot.seq.store(2 * t + 1, Ordering::Release);
+                        return Ok(());
+                    }
+                    Err(now) => {
+                        t = now;
+                        backoff.spin();
+                    }
+                }
+            } else if seq < 2 * t {
+                // The slot still holds the previous lap's value (ticket t - capacity). Full,
+                // unless its consumer has already taken the ticket and is copying it out.
+                if self.head.load(Ordering::SeqCst) + self.cap() <= t {
+                    return Err(Busy::No(value));
+                }
+                if !spin {
+                    return Err(Busy::InFlight(value));
+                }
+                backoff.snooze();
+                t = self.tail.load(Ordering::SeqCst);
+            } else {
+                // Another producer took ticket `t` already: catch up.
+                t = self.tail.load(Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Removes the oldest value. Never allocates.
+    pub fn pop(&self) -> Option<T> {
+        match self.pop_inner(true) {
+            Ok(v) => Some(v),
+            Err(_) => None,
+        }
+    }
+
+    /// `pop`, except that when the value's `push` is still in flight it reports `InFlight`
+    /// instead of waiting (`spin == false`).
+    pub(crate) fn pop_inner(&self, spin: bool) -> Result<T, Busy<()>> {
+        let mut backoff = Backoff::new();
+        let mut h = self.head.load(Ordering::SeqCst);
+        loop {
+            let slot = self.slot(h);
+            // Acquire pairs with the producer's Release `seq` store.
+            let seq = slot.seq.load(Ordering::Acquire);
+            if seq == 2 * h + 1 {
+                match self
+                    .head
+                    .compare_exchange_weak(h, h + 1, Ordering::SeqCst, Ordering::SeqCst)
+                {
+                    Ok(_) => {
+                        // SAFETY: ticket `h` is ours and the slot holds its value; reading it
+                        // moves it out exactly once.
+                        let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
+                        // Release: the read is done before the next lap's producer writes.
+                        slot.seq.store(2 * (h + self.cap()), Ordering::Release);
+                        return Ok(value);
+                    }
+                    Err(now) => {
+                        h = now;
+                        backoff.spin();
+                    }
+                }
+            } else if seq < 2 * h + 1 {
+                // No value for ticket `h` yet. Empty, unless its producer has taken the ticket
+                // and is writing right now.
+                if self.tail.load(Ordering::SeqCst) <= h {
+                    return Err(Busy::No(()));
+                }
+                if !spin {
+                    return Err(Busy::InFlight(()));
+                }
+                backoff.snooze();
+                h = self.head.load(Ordering::SeqCst);
+            } else {
+                h = self.head.load(Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Appends `value`; if the queue is full, evicts the oldest value and returns it.
+    ///
+    /// Eviction and insertion are one step: on a full ring the oldest value's slot is the one
+    /// the next producer needs, so `force_push` takes both that value's consumer ticket and
+    /// the slot's producer ticket, and swaps the values in place.
+    pub fn force_push(&self, value: T) -> Option<T> {
+        let mut backoff = Backoff::new();
+        let mut t = self.tail.load(Ordering::SeqCst);
+        loop {
+            let slot = self.slot(t);
+            let seq = slot.seq.load(Ordering::Acquire);
+            if seq == 2 * t {
+                match self
+                    .tail
+                    .compare_exchange_weak(t, t + 1, Ordering::SeqCst, Ordering::SeqCst)
+                {
+                    Ok(_) => {
+                        // SAFETY: ticket `t` is ours and the slot is empty for it.
+                        slot.value.with_mut(|p| unsafe { (*p).write(value) });
+                        slot.seq.store(2 * t + 1, Ordering::Release);
+                        return None;
+                    }
+                    Err(now) => t = now,
+                }
+            } else if t >= self.cap() && seq == 2 * (t - self.cap()) + 1 {
+                // Full at `t` if no consumer has taken the old value's ticket yet: take it.
+                let oldest = t - self.cap();
+                if self
+                    .head
+                    .compare_exchange(oldest, oldest + 1, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    // While the old value sits in the slot no producer can take ticket `t`
+                    // (its turn check fails), and `tail` cannot pass `t`: this succeeds.
+                    let claimed =
+                        self.tail
+                            .compare_exchange(t, t + 1, Ordering::SeqCst, Ordering::SeqCst);
+                    debug_assert!(claimed.is_ok(), "tail moved past a full slot");
+                    // SAFETY: we hold both the consumer ticket of the old value and the
+                    // producer ticket `t` of this slot, so the slot is ours alone.
+                    let old = slot.value.with_mut(|p| unsafe {
+                        let old = (*p).assume_init_read();
+                        (*p).write(value);
+                        old
+                    });
+                    // Release: our value is visible to consumer `t`.
+                    slot.seq.store(2 * t + 1, Ordering::Release);
+                    return Some(old);
+                }
+                backoff.snooze();
+                t = self.tail.load(Ordering::SeqCst);
+            } else {
+                backoff.snooze();
+                t = self.tail.load(Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// The number of values in the queue (a consistent snapshot of the two tickets).
+    pub fn len(&self) -> usize {
+        loop {
+            let t = self.tail.load(Ordering::SeqCst);
+            let h = self.head.load(Ordering::SeqCst);
+            if self.tail.load(Ordering::SeqCst) == t {
+                return t.saturating_sub(h).min(self.cap()) as usize;
+            }
+        }
+    }
+
+    /// True if the queue holds no values (at the instant it looked).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True if the queue has no free slot (at the instant it looked).
+    pub fn is_full(&self) -> bool {
+        self.len() == self.capacity()
+    }
+
+    /// The most values the queue holds.
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+impl<T> Drop for RingQueue<T> {
+    fn drop(&mut self) {
+        // `&mut self`: nothing is in flight, so `pop` sees every value exactly once.
+        while self.pop().is_some() {}
+    }
+}
+
+impl<T> fmt::Debug for RingQueue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RingQueue")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .finish()
+    }
+}
