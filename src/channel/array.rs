@@ -13,6 +13,17 @@ use crate::queue::{Busy, RingQueue};
 use crate::sync::{AtomicUsize, Ordering};
 use crate::wait::{self, WaitList, WaitPolicy, Waiter, CLOSED};
 
+/// What a blocking or async attempt does when its slot's other-side operation is in flight
+/// (a value being copied in or out, for a few nanoseconds).
+///
+/// Normal builds wait for it by spinning, as crossbeam-channel does. That is what lets a
+/// notifier skip any fence: its condition write is the ticket CAS, a SeqCst RMW that a waiter's
+/// re-check sees (see `WaitList::has_waiters`), and a waiter that sees a ticket taken never
+/// parks on it. Under loom, spinning on another thread's progress makes the exploration
+/// unbounded, so loom builds park on an in-flight slot instead and the list's notifier pairs
+/// with a fence; that is the protocol the loom models check.
+const SPIN_ON_IN_FLIGHT: bool = !cfg!(lockgate_loom);
+
 /// Bit set in `disconnected` once the last sender is gone.
 const SENDERS_GONE: usize = 1;
 /// Bit set in `disconnected` once the last receiver is gone.
@@ -100,7 +111,7 @@ impl<T> Array<T> {
     /// done, `None` (value back in `slot`) when the caller must wait.
     fn attempt_send(&self, slot: &mut Option<T>) -> Option<Result<(), T>> {
         let value = slot.take().expect("send attempted twice");
-        match self.send_once(value, false) {
+        match self.send_once(value, SPIN_ON_IN_FLIGHT) {
             Ok(()) => Some(Ok(())),
             Err(Busy::No(TrySendError::Disconnected(v))) => Some(Err(v)),
             Err(Busy::No(TrySendError::Full(v)) | Busy::InFlight(TrySendError::Full(v))) => {
@@ -112,7 +123,7 @@ impl<T> Array<T> {
     }
 
     fn attempt_recv(&self) -> Option<Result<T, ()>> {
-        match self.recv_once(false) {
+        match self.recv_once(SPIN_ON_IN_FLIGHT) {
             Ok(v) => Some(Ok(v)),
             Err(Busy::No(TryRecvError::Disconnected)) => Some(Err(())),
             Err(_) => None,

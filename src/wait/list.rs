@@ -8,14 +8,16 @@
 //!
 //! ```text
 //!   waiter                              notifier
-//!   register node (lock, len += 1)      make the condition true
-//!   fence(SeqCst)                       fence(SeqCst)
-//!   re-check the condition              if len == 0 { return }   // no lock, no syscall
+//!   register node (lock, len += 1)      make the condition true (a SeqCst RMW)
+//!   fence(SeqCst)
+//!   re-check the condition (SeqCst)     if len == 0 { return }   // a load: no lock, no syscall
 //!   park until node.state != WAITING    lock, pop front, state = NOTIFIED, unpark
 //! ```
 //!
-//! The two SeqCst fences forbid the store-buffering outcome in which the waiter misses the
-//! condition *and* the notifier misses the waiter, so no wake-up is lost.
+//! SeqCst on both sides forbids the store-buffering outcome in which the waiter misses the
+//! condition *and* the notifier misses the waiter, so no wake-up is lost. The notifier's side
+//! is one load when nobody waits: its condition write is already a SeqCst read-modify-write,
+//! which needs no extra fence (see `WaitList::has_waiters`).
 //!
 //! Node life cycle (`Waiter::state`): `IDLE` (not linked) -> `WAITING` (linked, owned by the
 //! queue) -> `NOTIFIED` or `CLOSED` (unlinked by a notifier; the owner may reuse or free it).
@@ -31,7 +33,7 @@ use core::ptr;
 use core::task::Waker;
 use std::time::Instant;
 
-use crate::sync::{self, fence, AtomicUsize, Mutex, MutexGuard, Ordering, Thread, UnsafeCell};
+use crate::sync::{self, full_fence, AtomicUsize, Mutex, MutexGuard, Ordering, Thread, UnsafeCell};
 
 use super::{Backoff, WaitPolicy};
 
@@ -317,8 +319,8 @@ impl<P> WaitQueue<P> {
 
 /// A [`WaitQueue`] with its own lock and a lock-free mirror of its length.
 pub struct WaitList<P = ()> {
-    /// Number of linked waiters. Written under `queue`'s lock; read by notifiers without it,
-    /// after a SeqCst fence that pairs with the fence in [`WaitList::register`].
+    /// Number of linked waiters. Written under `queue`'s lock; read by notifiers without it
+    /// (SeqCst on both sides; see `has_waiters`).
     waiting: AtomicUsize,
     queue: Mutex<WaitQueue<P>>,
 }
@@ -354,8 +356,8 @@ impl<P> WaitList<P> {
     }
 
     fn sync_len(&self, q: &WaitQueue<P>) {
-        // Relaxed: the fences in `register` and `notify_*` give the ordering that matters.
-        self.waiting.store(q.len(), Ordering::Relaxed);
+        // SeqCst: part of the SeqCst pairing described at `has_waiters`.
+        self.waiting.store(q.len(), Ordering::SeqCst);
     }
 
     /// Links `node` at the back of the list, then issues the fence that makes the caller's
@@ -372,7 +374,7 @@ impl<P> WaitList<P> {
         }
         // Pairs with the fence in `notify_*`: either the notifier sees `waiting > 0`, or our
         // re-check after this fence sees the notifier's condition write.
-        fence(Ordering::SeqCst);
+        full_fence();
     }
 
     /// Takes `node` out of the list if still linked; see [`WaitQueue::remove`].
@@ -416,13 +418,22 @@ impl<P> WaitList<P> {
         linked
     }
 
-    /// True if some waiter may be linked. Issues the notifier's half of the fence pair.
+    /// True if some waiter may be linked.
+    ///
+    /// The caller's condition write must be a SeqCst read-modify-write (a ticket CAS, the
+    /// disconnect `fetch_or`) that the waiter's re-check reads with a SeqCst load. Then no
+    /// fence is needed here: that RMW precedes this SeqCst load in the single order S of
+    /// SeqCst operations; if this load misses the waiter's SeqCst store of `waiting`, that
+    /// store, and the waiter's re-check after it, come later in S, and the re-check sees the
+    /// RMW. (crossbeam-channel relies on the same argument.) Loom cannot model SeqCst loads
+    /// and stores beyond Acquire/Release, so under loom the pairing is made with a fence (and
+    /// the channel parks on an in-flight slot, see `channel::array`), which is the form the
+    /// loom models verify.
     #[inline]
     fn has_waiters(&self) -> bool {
-        // Pairs with the fence in `register` (module docs).
-        fence(Ordering::SeqCst);
-        // Relaxed: ordered by the fences.
-        self.waiting.load(Ordering::Relaxed) != 0
+        #[cfg(lockgate_loom)]
+        full_fence();
+        self.waiting.load(Ordering::SeqCst) != 0
     }
 
     /// Wakes the oldest waiter, if any. Costs a fence and a load when no one waits.
