@@ -193,10 +193,7 @@ impl<T> RingQueue<T> {
 
     /// Removes the oldest value. Never allocates.
     pub fn pop(&self) -> Option<T> {
-        match self.pop_inner(true) {
-            Ok(v) => Some(v),
-            Err(_) => None,
-        }
+        self.pop_inner(true).ok()
     }
 
     /// `pop`, except that when the value's `push` is still in flight it reports `InFlight`
