@@ -8,7 +8,7 @@
 //!
 //! | module | what | seed pattern |
 //! |---|---|---|
-//! | [`queue`] | [`RingQueue`](queue::RingQueue): bounded lock-free MPMC ring (SCQ) | the buffer under every channel |
+//! | [`queue`] | [`RingQueue`](queue::RingQueue): bounded lock-free MPMC ring; [`ScqQueue`](queue::ScqQueue): the same on SCQ for heavy contention | the buffer under every channel |
 //! | [`channel`] | [`bounded`](channel::bounded): blocking + async MPMC channel; `bounded(0)` is Go's unbuffered channel | pipeline, fan-out, fan-in |
 //! | [`WaitPolicy`] | how blocking calls wait: spin, adaptive, park | every blocking call |
 //!
@@ -54,6 +54,11 @@ mod sync;
 mod wait;
 
 pub use wait::WaitPolicy;
+
+// The README's examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// Internals exposed to the loom models in `loom-tests/`, and only in loom builds.
 #[cfg(lockgate_loom)]

@@ -17,7 +17,7 @@ mod imp {
         fence, AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering,
     };
     pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
-    pub(crate) use std::thread::{current, yield_now, Thread};
+    pub(crate) use std::thread::{current, panicking, yield_now, Thread};
 
     #[allow(unused_imports)]
     pub(crate) use atomic_waker::AtomicWaker;
@@ -108,6 +108,8 @@ mod imp {
     };
     pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
     pub(crate) use loom::thread::{current, yield_now, Thread};
+    // Loom runs every model thread on the test's OS thread, so std's flag is the right one.
+    pub(crate) use std::thread::panicking;
 
     use std::time::Instant;
 

@@ -246,3 +246,93 @@ macro_rules! queue_tests {
 
 queue_tests!(ring, RingQueue);
 queue_tests!(scq, ScqQueue);
+
+#[test]
+fn ring_pop_into_batches_in_order() {
+    let q = RingQueue::new(8);
+    for i in 0..8 {
+        q.push(i).unwrap();
+    }
+    let mut out = Vec::new();
+    assert_eq!(q.pop_into(&mut out, 3), 3);
+    assert_eq!(out, [0, 1, 2]);
+    q.push(8).unwrap();
+    q.push(9).unwrap();
+    q.push(10).unwrap();
+    assert_eq!(q.pop_into(&mut out, 100), 8);
+    assert_eq!(out, (0..=10).collect::<Vec<_>>());
+    assert_eq!(q.pop_into(&mut out, 5), 0);
+    assert!(q.is_empty());
+}
+
+#[test]
+fn ring_pop_into_stress_counts_every_value() {
+    let _dog = Watchdog::new("pop_into stress", 120);
+    let q = Arc::new(RingQueue::new(32));
+    let per = 20_000u64;
+    let producers: Vec<_> = (0..3u64)
+        .map(|p| {
+            let q = q.clone();
+            thread::spawn(move || {
+                for i in 0..per {
+                    let mut v = p * per + i;
+                    while let Err(back) = q.push(v) {
+                        v = back;
+                        thread::yield_now();
+                    }
+                }
+            })
+        })
+        .collect();
+    let total = Arc::new(AtomicUsize::new(0));
+    let consumers: Vec<_> = (0..2)
+        .map(|_| {
+            let (q, total) = (q.clone(), total.clone());
+            thread::spawn(move || {
+                let mut got = Vec::new();
+                while total.load(Ordering::SeqCst) < 3 * per as usize {
+                    let n = q.pop_into(&mut got, 7);
+                    total.fetch_add(n, Ordering::SeqCst);
+                    if n == 0 {
+                        thread::yield_now();
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+    for p in producers {
+        p.join().unwrap();
+    }
+    let mut all: Vec<u64> = consumers
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..3 * per).collect::<Vec<_>>());
+}
+
+#[test]
+fn ring_pop_into_panicking_extend_drops_the_rest() {
+    struct Bomb;
+    impl Extend<DropCounter> for Bomb {
+        fn extend<I: IntoIterator<Item = DropCounter>>(&mut self, iter: I) {
+            drop(iter.into_iter().next());
+            panic!("extend panics on purpose");
+        }
+    }
+    let drops = Arc::new(AtomicUsize::new(0));
+    let q = RingQueue::new(4);
+    for _ in 0..4 {
+        q.push(DropCounter::new(&drops)).unwrap();
+    }
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.pop_into(&mut Bomb, 3)));
+    assert!(r.is_err());
+    // The first value dropped in `extend`, the other two claimed ones by the guard.
+    assert_eq!(drops.load(Ordering::SeqCst), 3);
+    assert_eq!(q.len(), 1);
+    q.push(DropCounter::new(&drops)).unwrap();
+    assert_eq!(q.len(), 2);
+    drop(q);
+    assert_eq!(drops.load(Ordering::SeqCst), 5);
+}

@@ -83,6 +83,51 @@ fn transfer<Q: Queue>(cap: usize, p: usize, c: usize, items: u64) -> std::time::
     d
 }
 
+/// 1p1c where the consumer drains in batches of up to 64: `pop_into` claims a ready batch with
+/// one CAS; `ArrayQueue` has no batch form, so its consumer pops one at a time.
+fn batch_drain(c: &mut Criterion) {
+    let mut g = c.benchmark_group("queue/cap1024/1p1c batch-drain");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(
+        BenchmarkId::from_parameter("lockgate RingQueue pop_into"),
+        |b| {
+            b.iter_custom(|items| {
+                let q = RingQueue::<u64>::new(1024);
+                timed_threads(2, |i| {
+                    if i == 0 {
+                        for v in 0..items {
+                            let mut v = Some(v);
+                            retry(|| match q.push(v.take().unwrap()) {
+                                Ok(()) => Some(()),
+                                Err(back) => {
+                                    v = Some(back);
+                                    None
+                                }
+                            });
+                        }
+                    } else {
+                        let mut buf = Vec::with_capacity(64);
+                        let mut got = 0u64;
+                        while got < items {
+                            buf.clear();
+                            let n = retry(|| match q.pop_into(&mut buf, 64) {
+                                0 => None,
+                                n => Some(n),
+                            });
+                            got += n as u64;
+                            criterion::black_box(&buf);
+                        }
+                    }
+                })
+            })
+        },
+    );
+    g.bench_function(BenchmarkId::from_parameter("crossbeam ArrayQueue"), |b| {
+        b.iter_custom(|items| transfer::<ArrayQueue<u64>>(1024, 1, 1, items))
+    });
+    g.finish();
+}
+
 fn bench(c: &mut Criterion) {
     for cap in [1024, 1] {
         for (p, n) in shapes() {
@@ -105,6 +150,6 @@ fn bench(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = lockgate_benches::criterion();
-    targets = bench
+    targets = bench, batch_drain
 }
 criterion_main!(benches);

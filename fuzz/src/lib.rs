@@ -26,10 +26,12 @@ pub trait Queue<T> {
     fn is_empty(&self) -> bool;
     fn is_full(&self) -> bool;
     fn capacity(&self) -> usize;
+    /// `RingQueue::pop_into`; a loop of pops for queues without a batch form.
+    fn pop_batch(&self, out: &mut Vec<T>, max: usize) -> usize;
 }
 
 macro_rules! impl_queue {
-    ($q:ident) => {
+    ($q:ident, $batch:expr) => {
         impl<T> Queue<T> for $q<T> {
             fn with_capacity(cap: usize) -> Self {
                 $q::new(cap)
@@ -55,11 +57,25 @@ macro_rules! impl_queue {
             fn capacity(&self) -> usize {
                 $q::capacity(self)
             }
+            fn pop_batch(&self, out: &mut Vec<T>, max: usize) -> usize {
+                $batch(self, out, max)
+            }
         }
     };
 }
-impl_queue!(RingQueue);
-impl_queue!(ScqQueue);
+impl_queue!(RingQueue, |q: &RingQueue<T>, out: &mut Vec<T>, max| q
+    .pop_into(out, max));
+impl_queue!(ScqQueue, |q: &ScqQueue<T>, out: &mut Vec<T>, max| {
+    let mut n = 0;
+    while n < max {
+        match q.pop() {
+            Some(v) => out.push(v),
+            None => break,
+        }
+        n += 1;
+    }
+    n
+});
 
 /// A value that counts its drops, so the checkers prove no leak and no double drop.
 struct Tracked {
@@ -79,7 +95,7 @@ fn capacity(byte: u8) -> usize {
     CAPS[byte as usize % CAPS.len()]
 }
 
-/// Both queues against `VecDeque`: push, pop, force_push, and the size queries.
+/// Both queues against `VecDeque`: push, pop, force_push, pop_into, and the size queries.
 pub fn check_ring_queue(data: &[u8]) {
     check_queue::<RingQueue<Tracked>>(data);
     check_queue::<ScqQueue<Tracked>>(data);
@@ -103,7 +119,7 @@ fn check_queue<Q: Queue<Tracked>>(data: &[u8]) {
         }
     };
     for &op in ops {
-        match op % 4 {
+        match op % 5 {
             0 => {
                 let v = make(&mut created);
                 let id = v.id;
@@ -140,6 +156,17 @@ fn check_queue<Q: Queue<Tracked>>(data: &[u8]) {
                 };
                 model.push_back(id);
                 assert_eq!(evicted, expect, "force_push");
+            }
+            3 => {
+                let max = (op / 5) as usize % (cap + 2);
+                let mut out = Vec::new();
+                let n = q.pop_batch(&mut out, max);
+                assert_eq!(n, out.len(), "pop_into count");
+                assert_eq!(n, max.min(model.len()), "pop_into took the wrong number");
+                for v in out {
+                    assert_eq!(Some(v.id), model.pop_front(), "pop_into order");
+                    dropped_by_us += 1;
+                }
             }
             _ => {
                 assert_eq!(q.len(), model.len(), "len");

@@ -115,3 +115,26 @@ macro_rules! queue_models {
 
 queue_models!(ring, RingQueue);
 queue_models!(scq, ScqQueue);
+
+/// RingQueue's batch pop racing a producer and a single pop: every value exactly once, in
+/// order within the batch.
+#[test]
+fn ring_pop_into_vs_pop_and_push() {
+    model(2, || {
+        let q = Arc::new(RingQueue::new(2));
+        q.push(1u32).unwrap();
+        let q2 = q.clone();
+        let producer = thread::spawn(move || q2.push(2).is_ok());
+        let q3 = q.clone();
+        let single = thread::spawn(move || q3.pop());
+        let mut batch = Vec::new();
+        q.pop_into(&mut batch, 2);
+        assert!(producer.join().unwrap(), "room for the second value");
+        let mut all: Vec<u32> = batch.clone();
+        all.extend(single.join().unwrap());
+        all.extend(q.pop());
+        all.sort_unstable();
+        assert_eq!(all, [1, 2]);
+        assert!(batch.windows(2).all(|w| w[0] < w[1]), "batch out of order");
+    });
+}

@@ -2,7 +2,7 @@
 //!
 //! Senders wait on `senders` for room, receivers on `receivers` for a value. Every successful
 //! push notifies one receiver and every successful pop notifies one sender; a notification
-//! costs a fence and a load when nobody waits (see `wait::list`). Disconnection sets a bit in
+//! costs one load when nobody waits (see `WaitList::has_waiters`). Disconnection sets a bit in
 //! `disconnected` and closes the opposite wait list, whose waiters then re-check and see it.
 
 use core::task::{Context, Poll};
@@ -16,7 +16,8 @@ use crate::wait::{self, WaitList, WaitPolicy, Waiter, CLOSED};
 /// What a blocking or async attempt does when its slot's other-side operation is in flight
 /// (a value being copied in or out, for a few nanoseconds).
 ///
-/// Normal builds wait for it by spinning, as crossbeam-channel does. That is what lets a
+/// Normal builds wait for it by spinning, as crossbeam-channel does (the spin yields after a
+/// few rounds, but ignores the call's deadline while the other side is mid-copy). That is what lets a
 /// notifier skip any fence: its condition write is the ticket CAS, a SeqCst RMW that a waiter's
 /// re-check sees (see `WaitList::has_waiters`), and a waiter that sees a ticket taken never
 /// parks on it. Under loom, spinning on another thread's progress makes the exploration

@@ -25,9 +25,10 @@
 //! from "a consumer is copying it out right now" (wait a moment). Only then is the other side's
 //! counter read, so a steady stream touches one shared counter per side.
 //!
-//! `force_push` on a full ring takes the oldest value's consumer ticket *and* the producer
-//! ticket of the same slot, which no one else can take while that value is in it, so the
-//! eviction and the insertion happen as one step.
+//! `force_push` on a full ring takes the oldest value's consumer ticket and then the producer
+//! ticket of the same slot, which no one else can take while that value is in it, and swaps
+//! the values in place: evict, then insert, with no other producer able to slip in between
+//! (as with crossbeam's `force_push`, a `len` or `pop` in that instant sees one value fewer).
 //!
 //! # Memory ordering
 //!
@@ -52,8 +53,9 @@ use crate::wait::Backoff;
 pub(crate) enum Busy<T> {
     /// Full (push) or empty (pop): nothing is in flight that would change that.
     No(T),
-    /// The operation of the other side that owns this slot is in flight (a value being copied
-    /// in or out). It completes on its own and then notifies; a blocking caller can park.
+    /// The slot's previous owner on the other side looked busy (a value being copied in or
+    /// out), or the `seq` read was stale. Only loom builds of the channel act on this (they park
+    /// and rely on the fence pairing); normal builds spin instead.
     InFlight(T),
 }
 
@@ -240,11 +242,61 @@ impl<T> RingQueue<T> {
         }
     }
 
+    /// Moves up to `max` values into `out`, oldest first, and returns how many it moved.
+    ///
+    /// Values that are ready together are claimed with a single CAS on `head`, so a consumer
+    /// draining a backlog pays one contended operation per batch instead of one per value.
+    /// Returns 0 when the queue is empty. Never allocates (beyond what `out` does); if `out`
+    /// panics, the values claimed and not yet handed over are dropped and their slots freed.
+    pub fn pop_into(&self, out: &mut impl Extend<T>, max: usize) -> usize {
+        let mut moved = 0;
+        while moved < max {
+            let h = self.head.load(Ordering::SeqCst);
+            let want = ((max - moved) as u64).min(self.cap());
+            let mut k = 0;
+            // Acquire pairs with each producer's Release `seq` store.
+            while k < want && self.slot(h + k).seq.load(Ordering::Acquire) == 2 * (h + k) + 1 {
+                k += 1;
+            }
+            if k == 0 {
+                // Nothing ready at `h`: the single pop decides empty versus in flight.
+                match self.pop() {
+                    Some(v) => {
+                        out.extend(Some(v));
+                        moved += 1;
+                        continue;
+                    }
+                    None => break,
+                }
+            }
+            if self
+                .head
+                .compare_exchange(h, h + k, Ordering::SeqCst, Ordering::SeqCst)
+                .is_err()
+            {
+                continue;
+            }
+            // Tickets h..h+k are ours and their slots were full before the CAS; no producer
+            // can touch a full slot, so they still are.
+            let mut claimed = Claimed {
+                q: self,
+                next: h,
+                end: h + k,
+            };
+            while let Some(v) = claimed.take() {
+                out.extend(Some(v));
+            }
+            moved += k as usize;
+        }
+        moved
+    }
+
     /// Appends `value`; if the queue is full, evicts the oldest value and returns it.
     ///
-    /// Eviction and insertion are one step: on a full ring the oldest value's slot is the one
-    /// the next producer needs, so `force_push` takes both that value's consumer ticket and
-    /// the slot's producer ticket, and swaps the values in place.
+    /// On a full ring the oldest value's slot is the one the next producer needs, so
+    /// `force_push` takes that value's consumer ticket and then the slot's producer ticket and
+    /// swaps the values in place: no other producer can take the freed room in between. Like
+    /// `push`, it waits for an operation of the other side that is mid-copy on its slot.
     pub fn force_push(&self, value: T) -> Option<T> {
         let mut backoff = Backoff::new();
         let mut t = self.tail.load(Ordering::SeqCst);
@@ -277,7 +329,10 @@ impl<T> RingQueue<T> {
                     let claimed =
                         self.tail
                             .compare_exchange(t, t + 1, Ordering::SeqCst, Ordering::SeqCst);
-                    debug_assert!(claimed.is_ok(), "tail moved past a full slot");
+                    assert!(
+                        claimed.is_ok(),
+                        "RingQueue invariant: tail moved past a full slot"
+                    );
                     // SAFETY: we hold both the consumer ticket of the old value and the
                     // producer ticket `t` of this slot, so the slot is ours alone.
                     let old = slot.value.with_mut(|p| unsafe {
@@ -322,6 +377,37 @@ impl<T> RingQueue<T> {
     /// The most values the queue holds.
     pub fn capacity(&self) -> usize {
         self.slots.len()
+    }
+}
+
+/// Consumer tickets claimed by `pop_into` and not yet read out. Reads them in order; if the
+/// caller's `Extend` panics, `Drop` reads and drops the rest so their slots are released.
+struct Claimed<'a, T> {
+    q: &'a RingQueue<T>,
+    next: u64,
+    end: u64,
+}
+
+impl<T> Claimed<'_, T> {
+    fn take(&mut self) -> Option<T> {
+        if self.next == self.end {
+            return None;
+        }
+        let t = self.next;
+        self.next += 1;
+        let slot = self.q.slot(t);
+        // SAFETY: consumer ticket `t` is ours (claimed by the CAS in `pop_into`) and its slot
+        // holds ticket `t`'s value; reading moves it out exactly once.
+        let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
+        // Release: the read is done before the next lap's producer writes.
+        slot.seq.store(2 * (t + self.q.cap()), Ordering::Release);
+        Some(value)
+    }
+}
+
+impl<T> Drop for Claimed<'_, T> {
+    fn drop(&mut self) {
+        while self.take().is_some() {}
     }
 }
 

@@ -372,8 +372,9 @@ impl<P> WaitList<P> {
             unsafe { q.push_back(node, wake) };
             self.sync_len(&q);
         }
-        // Pairs with the fence in `notify_*`: either the notifier sees `waiting > 0`, or our
-        // re-check after this fence sees the notifier's condition write.
+        // With the SeqCst store of `waiting` above, our re-check is ordered after it (see
+        // `has_waiters`); under loom, where SeqCst loads and stores are not modelled, this
+        // fence pairs with the notifier's.
         full_fence();
     }
 
@@ -436,7 +437,7 @@ impl<P> WaitList<P> {
         self.waiting.load(Ordering::SeqCst) != 0
     }
 
-    /// Wakes the oldest waiter, if any. Costs a fence and a load when no one waits.
+    /// Wakes the oldest waiter, if any. Costs one load when no one waits.
     #[inline]
     pub fn notify_one(&self) -> bool {
         if !self.has_waiters() {
@@ -472,7 +473,7 @@ impl<P> WaitList<P> {
         struct Rest<'a, P>(&'a WaitList<P>, usize);
         impl<P> Drop for Rest<'_, P> {
             fn drop(&mut self) {
-                if std::thread::panicking() {
+                if sync::panicking() {
                     self.0.wake_all_now(self.1);
                 }
             }
