@@ -9,6 +9,19 @@
 //! values left in them exactly once, and offer `push`, `pop`, `force_push`, `len`,
 //! `is_empty`, `is_full` and `capacity`.
 
+/// The largest capacity either queue accepts: 2^40 slots (far beyond any allocation, and
+/// small enough that no ticket or position arithmetic can overflow).
+const MAX_CAPACITY: usize = 1 << 40;
+
+/// The constructor checks both queues share.
+fn check_capacity(capacity: usize, queue: &str) {
+    assert!(capacity > 0, "{queue} capacity must be non-zero");
+    assert!(
+        capacity <= MAX_CAPACITY,
+        "{queue} capacity {capacity} exceeds {queue}::MAX_CAPACITY (2^40)"
+    );
+}
+
 mod fastmod;
 mod ring;
 mod scq;

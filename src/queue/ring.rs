@@ -107,7 +107,7 @@ unsafe impl<T: Send> Sync for RingQueue<T> {}
 
 impl<T> RingQueue<T> {
     /// The largest capacity [`RingQueue::new`] accepts: 2^40 slots.
-    pub const MAX_CAPACITY: usize = 1 << 40;
+    pub const MAX_CAPACITY: usize = super::MAX_CAPACITY;
 
     /// Creates a queue holding at most `capacity` values.
     ///
@@ -116,11 +116,7 @@ impl<T> RingQueue<T> {
     /// Panics if `capacity` is zero or exceeds [`RingQueue::MAX_CAPACITY`]. Allocation
     /// failure aborts, as for `Vec`.
     pub fn new(capacity: usize) -> Self {
-        assert!(capacity > 0, "RingQueue capacity must be non-zero");
-        assert!(
-            capacity <= Self::MAX_CAPACITY,
-            "RingQueue capacity {capacity} exceeds RingQueue::MAX_CAPACITY (2^40)"
-        );
+        super::check_capacity(capacity, "RingQueue");
         RingQueue {
             head: CachePadded::new(AtomicU64::new(0)),
             tail: CachePadded::new(AtomicU64::new(0)),
@@ -142,6 +138,27 @@ impl<T> RingQueue<T> {
         &self.slots[self.index.rem(ticket) as usize]
     }
 
+    /// Claims producer ticket `t`, whose slot the caller saw empty for it (`seq == 2t`), and
+    /// publishes `value` there; on a lost race hands the value back with the current tail.
+    #[inline]
+    fn claim_and_write(&self, t: u64, value: T) -> Result<(), (T, u64)> {
+        match self
+            .tail
+            .compare_exchange_weak(t, t + 1, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => {
+                let slot = self.slot(t);
+                // SAFETY: ticket `t` is ours and its slot is empty for it (the caller read
+                // `seq == 2t`, and only ticket `t`'s holder changes it from there).
+                slot.value.with_mut(|p| unsafe { (*p).write(value) });
+                // Release: the value is visible to the consumer that sees `2t + 1`.
+                slot.seq.store(2 * t + 1, Ordering::Release);
+                Ok(())
+            }
+            Err(now) => Err((value, now)),
+        }
+    }
+
     /// Appends `value`, or hands it back if the queue is full. Never allocates.
     pub fn push(&self, value: T) -> Result<(), T> {
         self.push_inner(value, true).map_err(|e| match e {
@@ -151,7 +168,7 @@ impl<T> RingQueue<T> {
 
     /// `push`, except that when the slot is still being emptied by an in-flight `pop`
     /// it reports `InFlight` instead of waiting (`spin == false`).
-    pub(crate) fn push_inner(&self, value: T, spin: bool) -> Result<(), Busy<T>> {
+    pub(crate) fn push_inner(&self, mut value: T, spin: bool) -> Result<(), Busy<T>> {
         let mut backoff = Backoff::new();
         let mut t = self.tail.load(Ordering::SeqCst);
         loop {
@@ -159,18 +176,10 @@ impl<T> RingQueue<T> {
             // Acquire pairs with the Release `seq` store of the consumer that emptied the slot.
             let seq = slot.seq.load(Ordering::Acquire);
             if seq == 2 * t {
-                match self
-                    .tail
-                    .compare_exchange_weak(t, t + 1, Ordering::SeqCst, Ordering::SeqCst)
-                {
-                    Ok(_) => {
-                        // SAFETY: ticket `t` is ours and the slot is empty for it.
-                        slot.value.with_mut(|p| unsafe { (*p).write(value) });
-                        // Release: the value is visible to the consumer that sees `2t + 1`.
-                        slot.seq.store(2 * t + 1, Ordering::Release);
-                        return Ok(());
-                    }
-                    Err(now) => {
+                match self.claim_and_write(t, value) {
+                    Ok(()) => return Ok(()),
+                    Err((back, now)) => {
+                        value = back;
                         t = now;
                         backoff.spin();
                     }
@@ -297,24 +306,19 @@ impl<T> RingQueue<T> {
     /// `force_push` takes that value's consumer ticket and then the slot's producer ticket and
     /// swaps the values in place: no other producer can take the freed room in between. Like
     /// `push`, it waits for an operation of the other side that is mid-copy on its slot.
-    pub fn force_push(&self, value: T) -> Option<T> {
+    pub fn force_push(&self, mut value: T) -> Option<T> {
         let mut backoff = Backoff::new();
         let mut t = self.tail.load(Ordering::SeqCst);
         loop {
             let slot = self.slot(t);
             let seq = slot.seq.load(Ordering::Acquire);
             if seq == 2 * t {
-                match self
-                    .tail
-                    .compare_exchange_weak(t, t + 1, Ordering::SeqCst, Ordering::SeqCst)
-                {
-                    Ok(_) => {
-                        // SAFETY: ticket `t` is ours and the slot is empty for it.
-                        slot.value.with_mut(|p| unsafe { (*p).write(value) });
-                        slot.seq.store(2 * t + 1, Ordering::Release);
-                        return None;
+                match self.claim_and_write(t, value) {
+                    Ok(()) => return None,
+                    Err((back, now)) => {
+                        value = back;
+                        t = now;
                     }
-                    Err(now) => t = now,
                 }
             } else if t >= self.cap() && seq == 2 * (t - self.cap()) + 1 {
                 // Full at `t` if no consumer has taken the old value's ticket yet: take it.

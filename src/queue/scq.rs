@@ -294,7 +294,7 @@ unsafe impl<T: Send> Sync for ScqQueue<T> {}
 
 impl<T> ScqQueue<T> {
     /// The largest capacity [`ScqQueue::new`] accepts: 2^40 slots.
-    pub const MAX_CAPACITY: usize = 1 << 40;
+    pub const MAX_CAPACITY: usize = super::MAX_CAPACITY;
 
     /// Creates a queue holding at most `capacity` values.
     ///
@@ -303,11 +303,7 @@ impl<T> ScqQueue<T> {
     /// Panics if `capacity` is zero or exceeds [`ScqQueue::MAX_CAPACITY`]. Allocation
     /// failure aborts, as for `Vec`.
     pub fn new(capacity: usize) -> Self {
-        assert!(capacity > 0, "ScqQueue capacity must be non-zero");
-        assert!(
-            capacity <= Self::MAX_CAPACITY,
-            "ScqQueue capacity {capacity} exceeds ScqQueue::MAX_CAPACITY (2^40)"
-        );
+        super::check_capacity(capacity, "ScqQueue");
         let order = capacity.next_power_of_two().trailing_zeros() + 1;
         ScqQueue {
             used: IndexRing::new(order, 0),
