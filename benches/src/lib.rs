@@ -8,6 +8,9 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
+use crossbeam_queue::ArrayQueue;
+use lockgate::queue::{RingQueue, ScqQueue};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The cores threads are pinned to, in order; thread `i` runs on `cores()[i % len]`.
 pub fn cores() -> Vec<core_affinity::CoreId> {
@@ -96,4 +99,196 @@ pub fn criterion() -> Criterion {
         .measurement_time(Duration::from_secs(3))
         .sample_size(20)
         .configure_from_args()
+}
+
+// ---- The implementations under test, behind one interface per kind ----
+
+/// The two operations every queue under test offers.
+pub trait Queue: Sync {
+    fn with_capacity(cap: usize) -> Self;
+    fn push(&self, v: u64) -> Result<(), u64>;
+    fn pop(&self) -> Option<u64>;
+}
+
+impl Queue for RingQueue<u64> {
+    fn with_capacity(cap: usize) -> Self {
+        RingQueue::new(cap)
+    }
+    fn push(&self, v: u64) -> Result<(), u64> {
+        RingQueue::push(self, v)
+    }
+    fn pop(&self) -> Option<u64> {
+        RingQueue::pop(self)
+    }
+}
+
+impl Queue for ScqQueue<u64> {
+    fn with_capacity(cap: usize) -> Self {
+        ScqQueue::new(cap)
+    }
+    fn push(&self, v: u64) -> Result<(), u64> {
+        ScqQueue::push(self, v)
+    }
+    fn pop(&self) -> Option<u64> {
+        ScqQueue::pop(self)
+    }
+}
+
+impl Queue for ArrayQueue<u64> {
+    fn with_capacity(cap: usize) -> Self {
+        ArrayQueue::new(cap)
+    }
+    fn push(&self, v: u64) -> Result<(), u64> {
+        ArrayQueue::push(self, v)
+    }
+    fn pop(&self) -> Option<u64> {
+        ArrayQueue::pop(self)
+    }
+}
+
+/// Moves `items` values from `p` producers to `c` consumers; checks the sum so nothing is
+/// optimized away or lost.
+pub fn queue_transfer<Q: Queue>(cap: usize, p: usize, c: usize, items: u64) -> Duration {
+    let q = Q::with_capacity(cap);
+    let sum = AtomicU64::new(0);
+    let d = timed_threads(p + c, |i| {
+        if i < p {
+            for v in 0..share(items, p, i) {
+                let mut v = Some(v);
+                retry(|| match q.push(v.take().unwrap()) {
+                    Ok(()) => Some(()),
+                    Err(back) => {
+                        v = Some(back);
+                        None
+                    }
+                });
+            }
+        } else {
+            let mut local = 0u64;
+            for _ in 0..share(items, c, i - p) {
+                local = local.wrapping_add(retry(|| q.pop()));
+            }
+            sum.fetch_add(local, Ordering::Relaxed);
+        }
+    });
+    let expect: u64 = (0..p)
+        .map(|i| share(items, p, i))
+        .map(|n| n * n.saturating_sub(1) / 2)
+        .sum();
+    assert_eq!(sum.into_inner(), expect);
+    d
+}
+
+/// A channel under test: blocking send and recv on cloneable handles.
+pub trait Chan {
+    type S: Send + Sync + Clone;
+    type R: Send + Sync;
+    const MPMC: bool = true;
+    fn make(cap: usize) -> (Self::S, Self::R);
+    fn send(s: &Self::S, v: u64);
+    fn recv(r: &Self::R) -> u64;
+}
+
+pub struct Lockgate;
+impl Chan for Lockgate {
+    type S = lockgate::channel::Sender<u64>;
+    type R = lockgate::channel::Receiver<u64>;
+    fn make(cap: usize) -> (Self::S, Self::R) {
+        lockgate::channel::bounded(cap)
+    }
+    fn send(s: &Self::S, v: u64) {
+        s.send(v).unwrap()
+    }
+    fn recv(r: &Self::R) -> u64 {
+        r.recv().unwrap()
+    }
+}
+
+pub struct Crossbeam;
+impl Chan for Crossbeam {
+    type S = crossbeam_channel::Sender<u64>;
+    type R = crossbeam_channel::Receiver<u64>;
+    fn make(cap: usize) -> (Self::S, Self::R) {
+        crossbeam_channel::bounded(cap)
+    }
+    fn send(s: &Self::S, v: u64) {
+        s.send(v).unwrap()
+    }
+    fn recv(r: &Self::R) -> u64 {
+        r.recv().unwrap()
+    }
+}
+
+pub struct Flume;
+impl Chan for Flume {
+    type S = flume::Sender<u64>;
+    type R = flume::Receiver<u64>;
+    fn make(cap: usize) -> (Self::S, Self::R) {
+        flume::bounded(cap)
+    }
+    fn send(s: &Self::S, v: u64) {
+        s.send(v).unwrap()
+    }
+    fn recv(r: &Self::R) -> u64 {
+        r.recv().unwrap()
+    }
+}
+
+pub struct Kanal;
+impl Chan for Kanal {
+    type S = kanal::Sender<u64>;
+    type R = kanal::Receiver<u64>;
+    fn make(cap: usize) -> (Self::S, Self::R) {
+        kanal::bounded(cap)
+    }
+    fn send(s: &Self::S, v: u64) {
+        s.send(v).unwrap()
+    }
+    fn recv(r: &Self::R) -> u64 {
+        r.recv().unwrap()
+    }
+}
+
+pub struct StdSync;
+impl Chan for StdSync {
+    type S = std::sync::mpsc::SyncSender<u64>;
+    type R = std::sync::Mutex<std::sync::mpsc::Receiver<u64>>;
+    const MPMC: bool = false;
+    fn make(cap: usize) -> (Self::S, Self::R) {
+        let (s, r) = std::sync::mpsc::sync_channel(cap);
+        (s, std::sync::Mutex::new(r))
+    }
+    fn send(s: &Self::S, v: u64) {
+        s.send(v).unwrap()
+    }
+    fn recv(r: &Self::R) -> u64 {
+        // One consumer only (see `MPMC`), so this lock is never contended.
+        r.lock().unwrap().recv().unwrap()
+    }
+}
+
+/// Moves `items` values from `p` producers to `c` consumers and checks their sum.
+pub fn chan_transfer<C: Chan>(cap: usize, p: usize, c: usize, items: u64) -> Duration {
+    let (s, r) = C::make(cap);
+    let sum = AtomicU64::new(0);
+    let d = timed_threads(p + c, |i| {
+        if i < p {
+            let s = s.clone();
+            for v in 0..share(items, p, i) {
+                C::send(&s, v);
+            }
+        } else {
+            let mut local = 0u64;
+            for _ in 0..share(items, c, i - p) {
+                local = local.wrapping_add(C::recv(&r));
+            }
+            sum.fetch_add(local, Ordering::Relaxed);
+        }
+    });
+    let expect: u64 = (0..p)
+        .map(|i| share(items, p, i))
+        .map(|n| n * n.saturating_sub(1) / 2)
+        .sum();
+    assert_eq!(sum.into_inner(), expect);
+    d
 }
