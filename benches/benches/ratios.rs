@@ -8,7 +8,8 @@
 //! implementation's median throughput and the median of the per-round ratios, with their
 //! range, as a markdown table. Same shapes, pinning and timing as the criterion benches.
 //!
-//! `cargo bench -p lockgate-benches --bench ratios`
+//! `cargo bench -p lockgate-benches --bench ratios` (`LOCKGATE_FILTER=channel/cap1024` for a
+//! subset, `LOCKGATE_ITEMS` for the items per transfer, default 2,000,000).
 
 use lockgate_benches::{
     chan_transfer, queue_transfer, shapes, Chan, Crossbeam, Flume, Kanal, Lockgate, Queue, StdSync,
@@ -16,6 +17,9 @@ use lockgate_benches::{
 use std::time::Duration;
 
 type Run = Box<dyn Fn(usize, usize, usize, u64) -> Duration>;
+/// An implementation under test: its name, how to run one transfer, and whether it allows
+/// several consumers.
+type Impl = (&'static str, Run, bool);
 
 fn queue<Q: Queue + 'static>() -> Run {
     Box::new(|cap, p, c, n| queue_transfer::<Q>(cap, p, c, n))
@@ -38,11 +42,12 @@ fn env(name: &str, default: u64) -> u64 {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; a filter argument picks groups by substring.
-    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    // Command-line arguments belong to criterion (`cargo bench` passes them to every bench);
+    // `LOCKGATE_FILTER` picks groups by substring.
+    let filter: Option<String> = std::env::var("LOCKGATE_FILTER").ok();
     let rounds = env("LOCKGATE_ROUNDS", 7) as usize;
     let items = env("LOCKGATE_ITEMS", 2_000_000);
-    let kinds: Vec<(&str, Vec<(&str, Run, bool)>)> = vec![
+    let kinds: Vec<(&str, Vec<Impl>)> = vec![
         (
             "queue",
             vec![
