@@ -1,6 +1,9 @@
 //! A counting global allocator proves that the fast paths allocate nothing: RingQueue push and
 //! pop, channel send and recv (buffered), and a blocking recv that parks and is woken.
 
+mod common;
+
+use common::Watchdog;
 use lockgate::channel::bounded;
 use lockgate::queue::RingQueue;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -60,6 +63,7 @@ fn ring_queue_push_pop_allocate_nothing() {
 
 #[test]
 fn channel_send_recv_allocate_nothing() {
+    let _dog = Watchdog::new("channel_send_recv_allocate_nothing", 60);
     let (tx, rx) = bounded(16);
     let n = allocations(|| {
         for i in 0..100_000u64 {
@@ -74,6 +78,7 @@ fn channel_send_recv_allocate_nothing() {
 
 #[test]
 fn parked_recv_allocates_nothing() {
+    let _dog = Watchdog::new("parked_recv_allocates_nothing", 60);
     let (tx, rx) = bounded(1);
     let (back_tx, back_rx) = bounded(1);
     let peer = thread::spawn(move || {
@@ -98,6 +103,7 @@ fn parked_recv_allocates_nothing() {
 
 #[test]
 fn rendezvous_hand_off_allocates_nothing() {
+    let _dog = Watchdog::new("rendezvous_hand_off_allocates_nothing", 60);
     let (tx, rx) = bounded(0);
     let peer = thread::spawn(move || {
         for i in 0..500u64 {

@@ -22,6 +22,7 @@ const POLICIES: [WaitPolicy; 3] = [WaitPolicy::Spin, WaitPolicy::Adaptive, WaitP
 
 #[test]
 fn buffered_basics() {
+    let _dog = Watchdog::new("buffered_basics", 60);
     let (tx, rx) = bounded(2);
     assert_eq!(tx.capacity(), 2);
     tx.send(1).unwrap();
@@ -36,6 +37,7 @@ fn buffered_basics() {
 
 #[test]
 fn senders_gone_drains_then_errors() {
+    let _dog = Watchdog::new("senders_gone_drains_then_errors", 60);
     let (tx, rx) = bounded(4);
     let tx2 = tx.clone();
     tx.send(1).unwrap();
@@ -54,6 +56,7 @@ fn senders_gone_drains_then_errors() {
 
 #[test]
 fn receivers_gone_hands_value_back() {
+    let _dog = Watchdog::new("receivers_gone_hands_value_back", 60);
     for cap in [0, 1, 8] {
         let (tx, rx) = bounded(cap);
         let rx2 = rx.clone();
@@ -197,6 +200,7 @@ fn huge_timeout_waits_like_forever_without_overflow() {
 
 #[test]
 fn async_send_recv_both_flavours() {
+    let _dog = Watchdog::new("async_send_recv_both_flavours", 60);
     for cap in [0, 1, 16] {
         let (tx, rx) = bounded(cap);
         let h = thread::spawn(move || {
@@ -231,6 +235,7 @@ fn poll_once<F: Future>(fut: std::pin::Pin<&mut F>) -> Poll<F::Output> {
 
 #[test]
 fn dropped_async_recv_loses_nothing() {
+    let _dog = Watchdog::new("dropped_async_recv_loses_nothing", 60);
     for cap in [0, 1] {
         let (tx, rx) = bounded(cap);
         {
@@ -249,6 +254,7 @@ fn dropped_async_recv_loses_nothing() {
 
 #[test]
 fn dropped_async_send_sends_nothing() {
+    let _dog = Watchdog::new("dropped_async_send_sends_nothing", 60);
     let drops = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = bounded(0);
     {
@@ -405,6 +411,7 @@ fn stress_async_mixed_with_blocking() {
 
 #[test]
 fn zero_sized_messages() {
+    let _dog = Watchdog::new("zero_sized_messages", 60);
     let (tx, rx) = bounded(3);
     for _ in 0..3 {
         tx.send(()).unwrap();
@@ -439,6 +446,7 @@ impl std::task::Wake for PanicWake {
 
 #[test]
 fn panicking_waker_leaves_channel_usable() {
+    let _dog = Watchdog::new("panicking_waker_leaves_channel_usable", 60);
     for cap in [0, 1] {
         let (tx, rx) = bounded(cap);
         let waker = Waker::from(Arc::new(PanicWake));

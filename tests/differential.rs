@@ -1,6 +1,8 @@
 //! The fuzz checkers (fuzz/src/lib.rs) run from `cargo test`: over the committed seed corpus
 //! in `fuzz/seeds/`, and over a deterministic batch of generated operation sequences.
 
+mod common;
+
 #[path = "../fuzz/src/lib.rs"]
 #[allow(dead_code)]
 mod checkers;
@@ -66,6 +68,7 @@ fn channel_generated() {
 
 #[test]
 fn ring_queue_threaded_seed_corpus() {
+    let _dog = common::Watchdog::new("ring_queue_threaded_seed_corpus", 120);
     for input in seeds("ring_queue_threaded") {
         checkers::check_ring_queue_threaded(&input);
     }
