@@ -6,6 +6,8 @@
 //! `disconnected` and closes the opposite wait list, whose waiters then re-check and see it.
 
 use core::task::{Context, Poll};
+
+use crossbeam_utils::CachePadded;
 use std::time::Instant;
 
 use super::error::{SendTimeoutError, TryRecvError, TrySendError};
@@ -32,10 +34,11 @@ const RECEIVERS_GONE: usize = 2;
 
 pub(super) struct Array<T> {
     queue: RingQueue<T>,
-    /// Senders waiting for room.
-    senders: WaitList<Option<T>>,
-    /// Receivers waiting for a value.
-    receivers: WaitList<Option<T>>,
+    /// Senders waiting for room. Padded: every receive reads its waiter count, and its lock
+    /// word is written whenever senders park, which must not disturb the receivers' list.
+    senders: CachePadded<WaitList<Option<T>>>,
+    /// Receivers waiting for a value. Padded, likewise.
+    receivers: CachePadded<WaitList<Option<T>>>,
     /// `SENDERS_GONE | RECEIVERS_GONE` bits; only ever set. SeqCst (set and read) so that a
     /// waiter's re-check after its registration fence cannot miss it.
     disconnected: AtomicUsize,
@@ -46,8 +49,8 @@ impl<T> Array<T> {
     pub(super) fn new(cap: usize, policy: WaitPolicy) -> Self {
         Array {
             queue: RingQueue::new(cap),
-            senders: WaitList::new(),
-            receivers: WaitList::new(),
+            senders: CachePadded::new(WaitList::new()),
+            receivers: CachePadded::new(WaitList::new()),
             disconnected: AtomicUsize::new(0),
             policy,
         }
