@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use crossbeam_queue::ArrayQueue;
 use lockgate::queue::{RingQueue, ScqQueue};
-use lockgate_benches::{queue_transfer as transfer, retry, shapes, timed_threads};
+use lockgate_benches::{push_retry, queue_transfer as transfer, retry, shapes, timed_threads};
 
 /// 1p1c where the consumer drains in batches of up to 64: `pop_into` claims a ready batch with
 /// one CAS; `ArrayQueue` has no batch form, so its consumer pops one at a time.
@@ -20,14 +20,7 @@ fn batch_drain(c: &mut Criterion) {
                 timed_threads(2, |i| {
                     if i == 0 {
                         for v in 0..items {
-                            let mut v = Some(v);
-                            retry(|| match q.push(v.take().unwrap()) {
-                                Ok(()) => Some(()),
-                                Err(back) => {
-                                    v = Some(back);
-                                    None
-                                }
-                            });
+                            push_retry(&q, v);
                         }
                     } else {
                         let mut buf = Vec::with_capacity(64);

@@ -148,20 +148,25 @@ impl Queue for ArrayQueue<u64> {
 
 /// Moves `items` values from `p` producers to `c` consumers; checks the sum so nothing is
 /// optimized away or lost.
+/// Pushes `v`, retrying with [`retry`] while the queue is full.
+pub fn push_retry<Q: Queue>(q: &Q, v: u64) {
+    let mut v = Some(v);
+    retry(|| match q.push(v.take().unwrap()) {
+        Ok(()) => Some(()),
+        Err(back) => {
+            v = Some(back);
+            None
+        }
+    });
+}
+
 pub fn queue_transfer<Q: Queue>(cap: usize, p: usize, c: usize, items: u64) -> Duration {
     let q = Q::with_capacity(cap);
     let sum = AtomicU64::new(0);
     let d = timed_threads(p + c, |i| {
         if i < p {
             for v in 0..share(items, p, i) {
-                let mut v = Some(v);
-                retry(|| match q.push(v.take().unwrap()) {
-                    Ok(()) => Some(()),
-                    Err(back) => {
-                        v = Some(back);
-                        None
-                    }
-                });
+                push_retry(&q, v);
             }
         } else {
             let mut local = 0u64;
@@ -189,66 +194,54 @@ pub trait Chan {
     fn recv(r: &Self::R) -> u64;
 }
 
-pub struct Lockgate;
-impl Chan for Lockgate {
-    type S = lockgate::channel::Sender<u64>;
-    type R = lockgate::channel::Receiver<u64>;
-    fn make(cap: usize) -> (Self::S, Self::R) {
-        lockgate::channel::bounded(cap)
-    }
-    fn send(s: &Self::S, v: u64) {
-        s.send(v).unwrap()
-    }
-    fn recv(r: &Self::R) -> u64 {
-        r.recv().unwrap()
-    }
+/// A `Chan` adapter for a crate whose bounded channel is `$krate::bounded(cap)` with
+/// `send(v) -> Result` and `recv() -> Result` on its handles.
+macro_rules! chan_adapter {
+    ($name:ident, $sender:ty, $receiver:ty, $bounded:path) => {
+        #[doc = concat!("`", stringify!($bounded), "`.")]
+        pub struct $name;
+        impl Chan for $name {
+            type S = $sender;
+            type R = $receiver;
+            fn make(cap: usize) -> (Self::S, Self::R) {
+                $bounded(cap)
+            }
+            fn send(s: &Self::S, v: u64) {
+                s.send(v).unwrap()
+            }
+            fn recv(r: &Self::R) -> u64 {
+                r.recv().unwrap()
+            }
+        }
+    };
 }
 
-pub struct Crossbeam;
-impl Chan for Crossbeam {
-    type S = crossbeam_channel::Sender<u64>;
-    type R = crossbeam_channel::Receiver<u64>;
-    fn make(cap: usize) -> (Self::S, Self::R) {
-        crossbeam_channel::bounded(cap)
-    }
-    fn send(s: &Self::S, v: u64) {
-        s.send(v).unwrap()
-    }
-    fn recv(r: &Self::R) -> u64 {
-        r.recv().unwrap()
-    }
-}
+chan_adapter!(
+    Lockgate,
+    lockgate::channel::Sender<u64>,
+    lockgate::channel::Receiver<u64>,
+    lockgate::channel::bounded
+);
+chan_adapter!(
+    Crossbeam,
+    crossbeam_channel::Sender<u64>,
+    crossbeam_channel::Receiver<u64>,
+    crossbeam_channel::bounded
+);
+chan_adapter!(
+    Flume,
+    flume::Sender<u64>,
+    flume::Receiver<u64>,
+    flume::bounded
+);
+chan_adapter!(
+    Kanal,
+    kanal::Sender<u64>,
+    kanal::Receiver<u64>,
+    kanal::bounded
+);
 
-pub struct Flume;
-impl Chan for Flume {
-    type S = flume::Sender<u64>;
-    type R = flume::Receiver<u64>;
-    fn make(cap: usize) -> (Self::S, Self::R) {
-        flume::bounded(cap)
-    }
-    fn send(s: &Self::S, v: u64) {
-        s.send(v).unwrap()
-    }
-    fn recv(r: &Self::R) -> u64 {
-        r.recv().unwrap()
-    }
-}
-
-pub struct Kanal;
-impl Chan for Kanal {
-    type S = kanal::Sender<u64>;
-    type R = kanal::Receiver<u64>;
-    fn make(cap: usize) -> (Self::S, Self::R) {
-        kanal::bounded(cap)
-    }
-    fn send(s: &Self::S, v: u64) {
-        s.send(v).unwrap()
-    }
-    fn recv(r: &Self::R) -> u64 {
-        r.recv().unwrap()
-    }
-}
-
+/// std's `sync_channel`; its receiver cannot be shared, so it runs with one consumer only.
 pub struct StdSync;
 impl Chan for StdSync {
     type S = std::sync::mpsc::SyncSender<u64>;
