@@ -67,9 +67,9 @@ impl<T> Array<T> {
         })
     }
 
-    /// One send attempt. With `spin == false` a slot still being emptied by an in-flight
-    /// receive is reported as `InFlight` rather than waited for: blocking callers park
-    /// instead, and the receive notifies them when it is done.
+    /// One send attempt. With `spin == false` (loom builds, see `SPIN_ON_IN_FLIGHT`) a slot
+    /// still being emptied by an in-flight receive is reported as `InFlight` rather than
+    /// waited for: the caller parks, and the receive notifies it when it is done.
     fn send_once(&self, value: T, spin: bool) -> Result<(), Busy<TrySendError<T>>> {
         if self.gone(RECEIVERS_GONE) {
             return Err(Busy::No(TrySendError::Disconnected(value)));
