@@ -110,44 +110,27 @@ pub trait Queue: Sync {
     fn pop(&self) -> Option<u64>;
 }
 
-impl Queue for RingQueue<u64> {
-    fn with_capacity(cap: usize) -> Self {
-        RingQueue::new(cap)
-    }
-    fn push(&self, v: u64) -> Result<(), u64> {
-        RingQueue::push(self, v)
-    }
-    fn pop(&self) -> Option<u64> {
-        RingQueue::pop(self)
-    }
+/// `Queue` for a type with `new(cap)`, `push(v) -> Result<(), v>` and `pop() -> Option`.
+macro_rules! queue_adapter {
+    ($q:ident) => {
+        impl Queue for $q<u64> {
+            fn with_capacity(cap: usize) -> Self {
+                $q::new(cap)
+            }
+            fn push(&self, v: u64) -> Result<(), u64> {
+                $q::push(self, v)
+            }
+            fn pop(&self) -> Option<u64> {
+                $q::pop(self)
+            }
+        }
+    };
 }
 
-impl Queue for ScqQueue<u64> {
-    fn with_capacity(cap: usize) -> Self {
-        ScqQueue::new(cap)
-    }
-    fn push(&self, v: u64) -> Result<(), u64> {
-        ScqQueue::push(self, v)
-    }
-    fn pop(&self) -> Option<u64> {
-        ScqQueue::pop(self)
-    }
-}
+queue_adapter!(RingQueue);
+queue_adapter!(ScqQueue);
+queue_adapter!(ArrayQueue);
 
-impl Queue for ArrayQueue<u64> {
-    fn with_capacity(cap: usize) -> Self {
-        ArrayQueue::new(cap)
-    }
-    fn push(&self, v: u64) -> Result<(), u64> {
-        ArrayQueue::push(self, v)
-    }
-    fn pop(&self) -> Option<u64> {
-        ArrayQueue::pop(self)
-    }
-}
-
-/// Moves `items` values from `p` producers to `c` consumers; checks the sum so nothing is
-/// optimized away or lost.
 /// Pushes `v`, retrying with [`retry`] while the queue is full.
 pub fn push_retry<Q: Queue>(q: &Q, v: u64) {
     let mut v = Some(v);
@@ -160,6 +143,8 @@ pub fn push_retry<Q: Queue>(q: &Q, v: u64) {
     });
 }
 
+/// Moves `items` values from `p` producers to `c` consumers; checks the sum so nothing is
+/// optimized away or lost.
 pub fn queue_transfer<Q: Queue>(cap: usize, p: usize, c: usize, items: u64) -> Duration {
     let q = Q::with_capacity(cap);
     let sum = AtomicU64::new(0);
