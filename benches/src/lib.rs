@@ -131,6 +131,15 @@ queue_adapter!(RingQueue);
 queue_adapter!(ScqQueue);
 queue_adapter!(ArrayQueue);
 
+/// Checks that consumers received every value: producer `i` sends `0..share(items, p, i)`.
+fn check_sum(got: u64, items: u64, p: usize) {
+    let expect: u64 = (0..p)
+        .map(|i| share(items, p, i))
+        .map(|n| n * n.saturating_sub(1) / 2)
+        .sum();
+    assert_eq!(got, expect, "a value was lost or duplicated in transit");
+}
+
 /// Pushes `v`, retrying with [`retry`] while the queue is full.
 pub fn push_retry<Q: Queue>(q: &Q, v: u64) {
     let mut v = Some(v);
@@ -161,11 +170,7 @@ pub fn queue_transfer<Q: Queue>(cap: usize, p: usize, c: usize, items: u64) -> D
             sum.fetch_add(local, Ordering::Relaxed);
         }
     });
-    let expect: u64 = (0..p)
-        .map(|i| share(items, p, i))
-        .map(|n| n * n.saturating_sub(1) / 2)
-        .sum();
-    assert_eq!(sum.into_inner(), expect);
+    check_sum(sum.into_inner(), items, p);
     d
 }
 
@@ -263,10 +268,6 @@ pub fn chan_transfer<C: Chan>(cap: usize, p: usize, c: usize, items: u64) -> Dur
             sum.fetch_add(local, Ordering::Relaxed);
         }
     });
-    let expect: u64 = (0..p)
-        .map(|i| share(items, p, i))
-        .map(|n| n * n.saturating_sub(1) / 2)
-        .sum();
-    assert_eq!(sum.into_inner(), expect);
+    check_sum(sum.into_inner(), items, p);
     d
 }
