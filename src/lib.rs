@@ -48,8 +48,10 @@
 #[cfg(not(target_has_atomic = "64"))]
 compile_error!("lockgate needs 64-bit atomics (cfg(target_has_atomic = \"64\"))");
 
+pub mod barrier;
 pub mod channel;
 pub mod queue;
+pub mod semaphore;
 mod sync;
 mod wait;
 

@@ -16,6 +16,9 @@ mod imp {
     pub(crate) use std::sync::atomic::{
         fence, AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering,
     };
+    /// std's `Arc` in every build, for public APIs that take `self: &Arc<Self>`.
+    #[allow(unused_imports)]
+    pub(crate) use std::sync::Arc as StdArc;
     pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
     pub(crate) use std::thread::{current, panicking, yield_now, Thread};
 
@@ -108,6 +111,10 @@ mod imp {
     };
     pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
     pub(crate) use loom::thread::{current, yield_now, Thread};
+    /// std's `Arc` in every build, for public APIs that take `self: &Arc<Self>` (loom's `Arc`
+    /// cannot be a method receiver).
+    #[allow(unused_imports)]
+    pub(crate) use std::sync::Arc as StdArc;
     // Loom runs every model thread on the test's OS thread, so std's flag is the right one.
     pub(crate) use std::thread::panicking;
 

@@ -63,7 +63,7 @@ pub use error::{
 pub use future::{RecvFuture, SendFuture};
 
 use crate::sync::{Arc, AtomicUsize, Ordering};
-use crate::wait::WaitPolicy;
+use crate::wait::{deadline_after, WaitPolicy};
 use array::Array;
 use zero::Zero;
 
@@ -134,11 +134,6 @@ pub fn bounded_with<T>(cap: usize, policy: WaitPolicy) -> (Sender<T>, Receiver<T
         },
         Receiver { shared },
     )
-}
-
-fn deadline_after(timeout: Duration) -> Option<Instant> {
-    // A timeout too large to represent waits forever, as std's `recv_timeout` does.
-    Instant::now().checked_add(timeout)
 }
 
 impl<T> Shared<T> {

@@ -234,6 +234,16 @@ impl<P> WaitQueue<P> {
         self.len -= 1;
     }
 
+    /// Runs `f` on the payload of the oldest waiter, if any, leaving it linked.
+    pub fn with_front<R>(&mut self, f: impl FnOnce(&mut P) -> R) -> Option<R> {
+        if self.head.is_null() {
+            return None;
+        }
+        // SAFETY: the head is linked, hence alive and WAITING, and `&mut self` means we hold
+        // the lock that owns the queue, so its payload is ours.
+        Some(unsafe { (*self.head).with_payload(f) })
+    }
+
     /// Unlinks the oldest waiter and completes it with `state` (`NOTIFIED` or `CLOSED`) after
     /// `fill` has run on its payload. Returns the wake handle to call once the lock is dropped.
     pub fn pop_front_with(&mut self, state: usize, fill: impl FnOnce(&mut P)) -> Option<Wake> {

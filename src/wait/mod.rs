@@ -31,6 +31,12 @@ pub use list::{
     CLOSED, NOTIFIED, WAITING,
 };
 
+/// The deadline `timeout` from now; `None` (wait forever) for a timeout too large to
+/// represent, as std's `recv_timeout` does.
+pub fn deadline_after(timeout: std::time::Duration) -> Option<std::time::Instant> {
+    std::time::Instant::now().checked_add(timeout)
+}
+
 /// How a blocking call waits before it parks, chosen per structure.
 ///
 /// Whatever the policy, a call with a timeout or deadline honours it.
