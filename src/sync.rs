@@ -21,6 +21,7 @@ mod imp {
     pub(crate) use std::sync::Arc as StdArc;
     pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
     pub(crate) use std::thread::{current, panicking, yield_now, Thread};
+    pub(crate) use std::thread_local;
 
     #[allow(unused_imports)]
     pub(crate) use atomic_waker::AtomicWaker;
@@ -35,11 +36,12 @@ mod imp {
     pub(crate) fn full_fence() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `lock or` of zero into the word at the stack pointer changes no value and
-        // touches only memory this thread owns (the red zone / current frame top).
+        // touches only memory this thread owns (the top of the current frame).
         unsafe {
             core::arch::asm!(
                 "lock or dword ptr [rsp], 0",
-                options(nostack, preserves_flags)
+                // It writes the arithmetic flags, so no `preserves_flags`.
+                options(nostack)
             )
         };
         #[cfg(not(target_arch = "x86_64"))]
@@ -111,6 +113,7 @@ mod imp {
     };
     pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
     pub(crate) use loom::thread::{current, yield_now, Thread};
+    pub(crate) use loom::thread_local;
     /// std's `Arc` in every build, for public APIs that take `self: &Arc<Self>` (loom's `Arc`
     /// cannot be a method receiver).
     #[allow(unused_imports)]

@@ -373,3 +373,50 @@ fn reset_storm_nobody_hangs() {
     });
     assert_eq!(outcomes.load(Ordering::SeqCst), 2_000);
 }
+
+/// A timed waiter that arrives while the previous round's action runs (an early arrival of the
+/// next round) still times out once that round is current and incomplete.
+#[test]
+fn early_arrival_times_out() {
+    let _w = Watchdog::new("early_arrival_times_out", 60);
+    let slow = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let s2 = slow.clone();
+    let barrier = CyclicBarrier::with_action(2, move || {
+        if s2.swap(false, Ordering::SeqCst) {
+            thread::sleep(Duration::from_millis(100));
+        }
+    });
+    thread::scope(|s| {
+        let a = s.spawn(|| barrier.wait());
+        let b = s.spawn(|| barrier.wait());
+        // Arrive while the first round's action sleeps (or before: then this completes that
+        // round with one of them, and the other is the one left alone).
+        thread::sleep(Duration::from_millis(30));
+        let x = s.spawn(|| barrier.wait_timeout(Duration::from_millis(20)));
+        let results = [a.join().unwrap(), b.join().unwrap()];
+        let x = x.join().unwrap();
+        let oks = results.iter().filter(|r| r.is_ok()).count() + usize::from(x.is_ok());
+        assert_eq!(oks, 2, "one round of two completed");
+        assert!(
+            barrier.is_broken(),
+            "the lone early arrival broke its round"
+        );
+    });
+}
+
+#[test]
+fn wait_or_reset_inside_the_action_panics() {
+    let _w = Watchdog::new("wait_or_reset_inside_the_action_panics", 60);
+    let cell: Arc<Mutex<Option<Arc<CyclicBarrier>>>> = Arc::new(Mutex::new(None));
+    let c2 = cell.clone();
+    let barrier = Arc::new(CyclicBarrier::with_action(1, move || {
+        let b = c2.lock().unwrap().clone().unwrap();
+        b.reset();
+    }));
+    *cell.lock().unwrap() = Some(barrier.clone());
+    let r = catch_unwind(AssertUnwindSafe(|| barrier.wait()));
+    let msg = *r.unwrap_err().downcast::<String>().unwrap();
+    assert!(msg.contains("own trip action"), "{msg}");
+    assert!(barrier.is_broken(), "a panicking action breaks the round");
+    cell.lock().unwrap().take(); // break the cycle
+}

@@ -73,3 +73,31 @@ fn ring_queue_threaded_seed_corpus() {
         checkers::check_ring_queue_threaded(&input);
     }
 }
+
+#[test]
+fn semaphore_seed_corpus() {
+    for input in seeds("semaphore") {
+        checkers::check_semaphore(&input);
+    }
+}
+
+#[test]
+fn semaphore_generated() {
+    for input in inputs(0x2545_F491_4F6C_DD1D, 3000, 200) {
+        checkers::check_semaphore(&input);
+    }
+}
+
+#[test]
+fn counts_seed_corpus() {
+    for input in seeds("counts") {
+        checkers::check_counts(&input);
+    }
+}
+
+#[test]
+fn counts_generated() {
+    for input in inputs(0x9E6C_63D0_676A_9A99, 3000, 200) {
+        checkers::check_counts(&input);
+    }
+}

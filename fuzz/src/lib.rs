@@ -6,6 +6,10 @@
 //! The single-threaded checkers replay exactly; `check_ring_queue_threaded` trades replay for
 //! real races and checks conservation instead of exact results.
 
+mod prims;
+
+pub use prims::{check_counts, check_semaphore};
+
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::rc::Rc;

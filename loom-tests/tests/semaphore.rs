@@ -16,7 +16,11 @@ use std::time::Duration;
 fn acquire_release_one_permit() {
     for fair in [false, true] {
         model(3, move || {
-            let sem = Arc::new(if fair { Semaphore::new_fair(1) } else { Semaphore::new(1) });
+            let sem = Arc::new(if fair {
+                Semaphore::new_fair(1)
+            } else {
+                Semaphore::new(1)
+            });
             let inside = Arc::new(AtomicUsize::new(0));
             let hs: Vec<_> = (0..2)
                 .map(|_| {
@@ -46,10 +50,12 @@ fn timeout_racing_release_loses_nothing() {
         let sem = Arc::new(Semaphore::new(0));
         let timed = {
             let sem = sem.clone();
-            thread::spawn(move || match sem.acquire_timeout(Duration::from_secs(3600)) {
-                Ok(p) => drop(p), // gives it back for the other waiter
-                Err(e) => assert_eq!(e, AcquireTimeoutError::Timeout),
-            })
+            thread::spawn(
+                move || match sem.acquire_timeout(Duration::from_secs(3600)) {
+                    Ok(p) => drop(p), // gives it back for the other waiter
+                    Err(e) => assert_eq!(e, AcquireTimeoutError::Timeout),
+                },
+            )
         };
         let untimed = {
             let sem = sem.clone();
@@ -88,7 +94,11 @@ fn close_while_waiting() {
 fn acquire_many_vs_small_acquires() {
     for fair in [true, false] {
         model(3, move || {
-            let sem = Arc::new(if fair { Semaphore::new_fair(2) } else { Semaphore::new(2) });
+            let sem = Arc::new(if fair {
+                Semaphore::new_fair(2)
+            } else {
+                Semaphore::new(2)
+            });
             let big = {
                 let sem = sem.clone();
                 thread::spawn(move || assert_eq!(sem.acquire_many(2).unwrap().permits(), 2))

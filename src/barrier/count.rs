@@ -249,6 +249,9 @@ impl fmt::Debug for WaitGroup {
 }
 
 /// One unit of a [`WaitGroup`]'s work; marks it done when dropped. Cloning adds one more.
+///
+/// If the count is already zero when a guard drops (an explicit `done` took its unit), the
+/// drop does nothing rather than panic in a destructor.
 pub struct WaitGuard {
     core: StdArc<Count>,
 }
@@ -264,7 +267,7 @@ impl Clone for WaitGuard {
 
 impl Drop for WaitGuard {
     fn drop(&mut self) {
-        // Cannot underflow: this guard's unit is still counted.
+        // At zero (an explicit `done` took this unit) there is nothing to do.
         let _ = self.core.sub(1);
     }
 }

@@ -32,13 +32,14 @@
 //! looked, it first records `(broken generation, count)` among the stragglers, so that a late
 //! waiter that finds its generation passed can tell a reset from a trip.
 
+use core::cell::Cell;
 use core::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
-use crate::sync::{AtomicU64, AtomicUsize, Mutex, Ordering, UnsafeCell};
+use crate::sync::{thread_local, AtomicU64, AtomicUsize, Mutex, Ordering, UnsafeCell};
 use crate::wait::{self, deadline_after, WaitList, WaitPolicy, CLOSED, NOTIFIED};
 
 use super::error::{BrokenBarrier, WaitTimeoutError};
@@ -76,6 +77,14 @@ fn after(g: u64, m: u64) -> bool {
 
 /// What the last thread of a round runs before the round's threads are released.
 type Action = Box<dyn FnMut() + Send>;
+
+thread_local! {
+    // Loom's `thread_local!` takes no `const` initializer.
+    #[allow(clippy::missing_const_for_thread_local)]
+    /// The address of the barrier whose trip action this thread is running (0: none), so that
+    /// a `wait` or `reset` from inside the action panics instead of waiting for itself.
+    static IN_ACTION: Cell<usize> = Cell::new(0);
+}
 
 /// A reusable barrier for a fixed number of parties, with an optional trip action and Java's
 /// `CyclicBarrier` semantics for timeouts, resets and panics.
@@ -127,8 +136,8 @@ pub struct CyclicBarrier {
     /// `(broken generation, threads of it that have not yet returned)`, recorded by `reset`.
     stragglers: Mutex<Vec<(u64, u64)>>,
     /// Mirrors `stragglers.len()`, so a waiter whose generation passed checks it with one
-    /// load. Written under the `stragglers` lock, before the reset's `state` RMW that a late
-    /// waiter reads with Acquire; the Release/Acquire pair makes the entry visible.
+    /// load. Written under the `stragglers` lock, before the reset's `state` RMW through
+    /// which a late waiter sees its round pass (see `ack_straggler`).
     straggling: AtomicUsize,
     policy: WaitPolicy,
 }
@@ -221,6 +230,9 @@ impl CyclicBarrier {
     }
 
     /// Waits until `parties` threads have arrived.
+    ///
+    /// # Panics
+    /// If called from this barrier's own trip action, which would wait for itself.
     pub fn wait(&self) -> Result<BarrierWaitResult, BrokenBarrier> {
         self.wait_until(None).map_err(|_| BrokenBarrier)
     }
@@ -238,9 +250,16 @@ impl CyclicBarrier {
     }
 
     fn wait_until(&self, deadline: Option<Instant>) -> Result<BarrierWaitResult, WaitTimeoutError> {
-        // SeqCst: an arrival is a condition write for the leader waiting on an earlier round.
+        self.not_in_action("wait");
+        // AcqRel at least: each arrival's earlier writes must reach the leader (Acquire of
+        // the release sequence on this word) and, through the trip, everyone. SeqCst, like
+        // every RMW on this word, so there is one order to reason in.
         let prev = self.state.fetch_add(1, Ordering::SeqCst);
         let a = count_of(prev);
+        debug_assert!(
+            a < COUNT_MASK,
+            "more than MAX_PARTIES threads waiting at once"
+        );
         let gen = gen_of(prev);
         if prev & BROKEN != 0 {
             // Counted as a thread of the broken round: acknowledge at once.
@@ -302,6 +321,7 @@ impl CyclicBarrier {
             });
             r.expect("a wait without deadline ended")?;
         }
+        IN_ACTION.with(|c| c.set(self as *const Self as usize));
         let ran = panic::catch_unwind(AssertUnwindSafe(|| {
             self.action.with_mut(|a| {
                 // SAFETY: only the current round's leader touches the action (see the
@@ -311,6 +331,7 @@ impl CyclicBarrier {
                 }
             })
         }));
+        IN_ACTION.with(|c| c.set(0));
         if let Err(payload) = ran {
             // Break the round, counting ourselves out. No one else can have broken it: a
             // full round cannot time out, and `reset` waits for a full round to finish.
@@ -334,9 +355,16 @@ impl CyclicBarrier {
             if let Some(r) = self.judge(m, s) {
                 return r;
             }
-            if gen_of(s) != m || count_of(s) >= self.parties {
-                // An earlier round is still tripping, or all of `m` arrived and its leader is
-                // at work: the outcome is not ours to decide. Wait for it without a deadline.
+            if gen_of(s) != m {
+                // We arrived early: an earlier round's leader is still at work. Wait (without
+                // a deadline: an action cannot be interrupted) until that round ends, then
+                // decide; Java's timed await likewise first waits for the barrier's lock.
+                self.await_change(s);
+                continue;
+            }
+            if count_of(s) >= self.parties {
+                // All of `m` arrived and its leader is at work: the outcome is not ours to
+                // decide. Wait for it without a deadline.
                 return self.follow(m, None).expect("a wait without deadline ended");
             }
             // Break the round, counting ourselves out (we return now).
@@ -377,9 +405,10 @@ impl CyclicBarrier {
     /// If a reset broke round `m` before this thread looked, consumes this thread's share of
     /// the record and returns true.
     fn ack_straggler(&self, m: u64) -> bool {
-        // Acquire pairs with the Release store in `reset`, made before the RMW on `state`
-        // through which this thread saw its round pass.
-        if self.straggling.load(Ordering::Acquire) == 0 {
+        // Relaxed: `reset` stores `straggling` before its SeqCst RMW on `state`, and we saw
+        // our round pass by reading that RMW (or a later one) with a SeqCst load, so the store
+        // happens before this load. The records themselves are read under the mutex.
+        if self.straggling.load(Ordering::Relaxed) == 0 {
             return false;
         }
         let mut list = self.stragglers.lock().unwrap_or_else(|e| e.into_inner());
@@ -401,7 +430,14 @@ impl CyclicBarrier {
     /// Breaks the current round if threads wait at it (they return [`BrokenBarrier`]), and
     /// starts a fresh, unbroken one. If a round is complete and its action is running, waits
     /// for it to finish first (as Java's `reset`, which takes the barrier's lock).
+    ///
+    /// Breaking and starting afresh are two steps: a thread that arrives between them gets
+    /// [`BrokenBarrier`] as if it had been waiting.
+    ///
+    /// # Panics
+    /// If called from this barrier's own trip action, which would wait for itself.
     pub fn reset(&self) {
+        self.not_in_action("reset");
         loop {
             let s = self.state.load(Ordering::SeqCst);
             let (g, c) = (gen_of(s), count_of(s));
@@ -437,8 +473,8 @@ impl CyclicBarrier {
             // Threads of the broken round have not looked yet: record them first.
             let mut list = self.stragglers.lock().unwrap_or_else(|e| e.into_inner());
             list.push((g, c));
-            // Release pairs with the Acquire in `ack_straggler`.
-            self.straggling.store(list.len(), Ordering::Release);
+            // Relaxed: published by the SeqCst RMW below (see `ack_straggler`).
+            self.straggling.store(list.len(), Ordering::Relaxed);
             if self
                 .state
                 .compare_exchange(s, fresh, Ordering::SeqCst, Ordering::SeqCst)
@@ -451,6 +487,12 @@ impl CyclicBarrier {
             list.pop();
             // Relaxed: the entry was never published by a successful RMW.
             self.straggling.store(list.len(), Ordering::Relaxed);
+        }
+    }
+
+    fn not_in_action(&self, what: &str) {
+        if IN_ACTION.with(|c| c.get()) == self as *const Self as usize {
+            panic!("CyclicBarrier::{what} called from the barrier's own trip action");
         }
     }
 

@@ -90,12 +90,9 @@ impl Semaphore {
     }
 
     /// The same semaphore, waiting with `policy` before it parks.
-    pub fn with_policy(self, policy: WaitPolicy) -> Self {
-        let fair = self.raw.is_fair();
-        let permits = self.raw.available();
-        Semaphore {
-            raw: RawSemaphore::new(permits, fair, policy),
-        }
+    pub fn with_policy(mut self, policy: WaitPolicy) -> Self {
+        self.raw.set_policy(policy);
+        self
     }
 
     /// Permits free right now (a snapshot).

@@ -114,6 +114,10 @@ impl RawSemaphore {
         self.fair
     }
 
+    pub(super) fn set_policy(&mut self, policy: WaitPolicy) {
+        self.policy = policy;
+    }
+
     fn lock(&self) -> MutexGuard<'_, Waiters> {
         // Only list surgery and counter updates run under the lock (wakers run outside it), so
         // a poisoned lock cannot hold a half-done update: recover the guard.
@@ -197,8 +201,14 @@ impl RawSemaphore {
     /// Closes the semaphore: later acquires fail, and every queued waiter wakes with an error.
     pub(super) fn close(&self) {
         // AcqRel: the flag is one more RMW in `state`'s total order; a waiter's enqueue under
-        // the lock either precedes the drain below (and is drained) or sees the flag.
+        // the lock either precedes the drain below (and is drained) or sees the flag. From
+        // here on `grant_head` grants nothing, so every queued waiter ends `CLOSED`.
         self.state.fetch_or(CLOSED, Ordering::AcqRel);
+        self.drain_closed();
+    }
+
+    fn drain_closed(&self) {
+        let rest = OnUnwind(|| self.drain_closed());
         loop {
             let wake = {
                 let mut w = self.lock();
@@ -210,9 +220,10 @@ impl RawSemaphore {
             };
             match wake {
                 Some(wake) => wake.wake(),
-                None => return,
+                None => break,
             }
         }
+        core::mem::forget(rest);
     }
 
     /// Under the lock, once the queue is empty: reopens the fast path.
@@ -226,8 +237,10 @@ impl RawSemaphore {
 
     /// Under the lock: hands the head waiter its permits if the free permits cover them (the
     /// head may take permits reserved by `HANDOFF`; they are reserved for it). Returns the
-    /// head's wake handle, to be called after the lock is released.
-    fn grant_head(&self, w: &mut Waiters) -> Option<Wake> {
+    /// head's wake handle, to be called after the lock is released. Grants nothing once
+    /// closed: `close` drains the queue. `release` says whether a release called: only then
+    /// does a failed grant count as the head being passed over.
+    fn grant_head(&self, w: &mut Waiters, release: bool) -> Option<Wake> {
         let Some(need) = w.queue.with_front(|need| *need) else {
             self.clear_queue_flags(w);
             return None;
@@ -235,7 +248,13 @@ impl RawSemaphore {
         // Relaxed: a first guess that the compare-and-swap checks.
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
+            if s & CLOSED != 0 {
+                return None;
+            }
             if (s >> SHIFT) < need {
+                if !release {
+                    return None;
+                }
                 w.passes = w.passes.saturating_add(1);
                 if !self.fair && w.passes >= STARVE_PASSES && s & HANDOFF == 0 {
                     // Relaxed: as in `clear_queue_flags`.
@@ -263,19 +282,11 @@ impl RawSemaphore {
     /// Wakes each outside the lock; if a waker panics, the rest are still served.
     #[cold]
     fn distribute(&self) {
-        struct Rest<'a>(&'a RawSemaphore);
-        impl Drop for Rest<'_> {
-            fn drop(&mut self) {
-                if sync::panicking() {
-                    self.0.distribute();
-                }
-            }
-        }
-        let rest = Rest(self);
+        let rest = OnUnwind(|| self.distribute());
         loop {
             let wake = {
                 let mut w = self.lock();
-                self.grant_head(&mut w)
+                self.grant_head(&mut w, true)
             };
             match wake {
                 Some(wake) => wake.wake(),
@@ -283,6 +294,15 @@ impl RawSemaphore {
             }
         }
         core::mem::forget(rest);
+    }
+
+    /// Wakes a waiter that was just granted its permits, then serves whoever else the free
+    /// permits cover, even if the waker panics.
+    fn wake_then_distribute(&self, wake: Wake) {
+        let rest = OnUnwind(|| self.distribute());
+        wake.wake();
+        core::mem::forget(rest);
+        self.distribute();
     }
 
     /// Links `node` (whose payload is the permits it wants) at the back of the queue, unless
@@ -306,7 +326,7 @@ impl RawSemaphore {
             // SAFETY: forwarded caller contract.
             unsafe { w.queue.push_back(node, wake) };
             // A release ordered before our `fetch_or` did not see `QUEUED`; serve it here.
-            let granted = self.grant_head(&mut w);
+            let granted = self.grant_head(&mut w, false);
             // Under the lock no one else can have completed our node: if it is `NOTIFIED`,
             // this grant was ours.
             (granted, node.state() == NOTIFIED)
@@ -318,8 +338,7 @@ impl RawSemaphore {
                 Some(Outcome::Acquired)
             }
             (Some(wake), false) => {
-                wake.wake();
-                self.distribute();
+                self.wake_then_distribute(wake);
                 None
             }
             (None, _) => None,
@@ -333,22 +352,30 @@ impl RawSemaphore {
     /// # Safety
     /// `node` was only ever linked into this semaphore's queue.
     unsafe fn cancel(&self, node: &Waiter<usize>) -> Outcome {
+        debug_assert_ne!(
+            node.state(),
+            crate::wait::IDLE,
+            "cancel of a node never queued"
+        );
         let (removed, granted, displaced) = {
             let mut w = self.lock();
-            // SAFETY: forwarded caller contract; a node not linked is left alone.
+            // SAFETY: forwarded caller contract: the node is linked here or was completed by
+            // this queue (then `remove` only reports how).
             let (removed, displaced) = unsafe { w.queue.remove(node) };
             // The node may have been the head holding back smaller requests behind it, or the
-            // last waiter: either way the head changed.
+            // last waiter: either way the head may have changed.
             let granted = match removed {
-                Notified::No => self.grant_head(&mut w),
+                Notified::No => {
+                    w.passes = 0;
+                    self.grant_head(&mut w, false)
+                }
                 Notified::Yes(_) => None,
             };
             (removed, granted, displaced)
         };
         drop(displaced);
         if let Some(wake) = granted {
-            wake.wake();
-            self.distribute();
+            self.wake_then_distribute(wake);
         }
         match removed {
             Notified::No => Outcome::TimedOut,
@@ -474,6 +501,18 @@ impl RawSemaphore {
         };
         if outcome == Outcome::Acquired {
             self.release(n);
+        }
+    }
+}
+
+/// Runs its closure if dropped while the thread unwinds: finishes a job (waking, draining) that
+/// a panicking waker interrupted, so no waiter is left behind.
+struct OnUnwind<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnUnwind<F> {
+    fn drop(&mut self) {
+        if sync::panicking() {
+            (self.0)();
         }
     }
 }

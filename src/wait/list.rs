@@ -313,6 +313,7 @@ impl<P> WaitQueue<P> {
     /// # Safety
     /// `node` is linked in this queue or has been completed by it.
     pub unsafe fn update_waker(&mut self, node: &Waiter<P>, waker: Waker) -> (bool, Wake) {
+        // Relaxed: under the lock every state change of a linked node is visible to us.
         if node.state.load(Ordering::Relaxed) != WAITING {
             return (false, Wake::Waker(waker));
         }
@@ -494,9 +495,18 @@ impl<P> WaitList<P> {
     }
 
     fn wake_all_now(&self, state: usize) {
+        // Only the waiters linked at our first look need us: one that links later takes the
+        // lock after we did, so its re-check comes after the caller's condition write and sees
+        // it. The bound keeps a waiter that re-registers at once from keeping us here.
+        let mut left = None;
         loop {
             let wake = {
                 let mut q = self.lock();
+                let n = left.get_or_insert(q.len());
+                if *n == 0 {
+                    return;
+                }
+                *n -= 1;
                 let w = q.pop_front(state);
                 self.sync_len(&q);
                 w

@@ -28,7 +28,7 @@ mod list;
 pub use backoff::Backoff;
 pub use list::{
     cancel_wait, park_node, poll_wait, wait_blocking, Notified, WaitList, WaitQueue, Waiter, Wake,
-    CLOSED, NOTIFIED, WAITING,
+    CLOSED, IDLE, NOTIFIED, WAITING,
 };
 
 /// The deadline `timeout` from now; `None` (wait forever) for a timeout too large to

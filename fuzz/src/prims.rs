@@ -1,0 +1,395 @@
+//! Checkers for the semaphore and the count-down primitives, single-threaded so every crash
+//! replays. Waiters are async acquires polled by hand: a pending future is a queued waiter, so
+//! one thread drives the queue, the hand-off, cancellation and close deterministically.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use lockgate::barrier::{Latch, WaitGroup, WaitGuard, WaitZero};
+use lockgate::semaphore::{
+    Acquire, AcquireError, AcquireTimeoutError, Permit, Semaphore, TryAcquireError, MAX_PERMITS,
+};
+
+struct Noop;
+impl Wake for Noop {
+    fn wake(self: Arc<Self>) {}
+}
+
+fn poll<F: Future>(f: Pin<&mut F>) -> Poll<F::Output> {
+    let waker = Waker::from(Arc::new(Noop));
+    f.poll(&mut Context::from_waker(&waker))
+}
+
+/// Permits asked for: mostly 0-4, sometimes more than a semaphore can hold.
+fn want(byte: u8) -> usize {
+    match byte {
+        250..=255 => MAX_PERMITS + 1,
+        b => (b % 5) as usize,
+    }
+}
+
+/// The semaphore as a plain model: free permits and a FIFO of queued requests.
+struct Model {
+    free: usize,
+    /// Queued async acquires, oldest first: (future id, permits wanted).
+    queue: VecDeque<(usize, usize)>,
+    closed: bool,
+    fair: bool,
+}
+
+impl Model {
+    /// Hands free permits to the head of the queue while they cover it; returns the ids served.
+    fn grant(&mut self) -> Vec<usize> {
+        let mut served = Vec::new();
+        while let Some(&(id, need)) = self.queue.front() {
+            if need > self.free {
+                break;
+            }
+            self.free -= need;
+            self.queue.pop_front();
+            served.push(id);
+        }
+        served
+    }
+
+    fn release(&mut self, n: usize) -> Vec<usize> {
+        self.free += n;
+        self.grant()
+    }
+
+    /// Whether a new request for `n` may take free permits now: always when no one is queued;
+    /// never on a fair semaphore with a queue; either way on a barging one (it may have turned
+    /// fair against starvation). `None` means "either outcome is right".
+    fn may_take(&self, n: usize) -> Option<bool> {
+        if n > self.free {
+            return Some(false);
+        }
+        if self.queue.is_empty() || n == 0 {
+            return Some(true);
+        }
+        if self.fair {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
+/// What a pending future is, in the model.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Fate {
+    Queued,
+    Granted,
+    Closed,
+}
+
+struct Pending<'a> {
+    id: usize,
+    n: usize,
+    fate: Fate,
+    fut: Pin<Box<Acquire<'a>>>,
+}
+
+/// Semaphore op sequences against [`Model`]: try/timed/async acquires, drops of permits and
+/// of pending futures (cancellation, including of one already handed its permits),
+/// `add_permits`, `forget`, `close`. Checks every result and the free count after every step.
+pub fn check_semaphore(data: &[u8]) {
+    let Some((&first, ops)) = data.split_first() else {
+        return;
+    };
+    let fair = first & 1 == 1;
+    let start = (first >> 1) as usize % 4;
+    let sem = if fair {
+        Semaphore::new_fair(start)
+    } else {
+        Semaphore::new(start)
+    };
+    let mut m = Model {
+        free: start,
+        queue: VecDeque::new(),
+        closed: false,
+        fair,
+    };
+    let mut held: Vec<Permit<'_>> = Vec::new();
+    let mut pending: Vec<Pending<'_>> = Vec::new();
+    let mut next_id = 0;
+    let mark = |pending: &mut Vec<Pending<'_>>, served: Vec<usize>| {
+        for id in served {
+            let p = pending.iter_mut().find(|p| p.id == id).expect("served id");
+            p.fate = Fate::Granted;
+        }
+    };
+    for pair in ops.chunks(2) {
+        let (op, arg) = (pair[0], pair.get(1).copied().unwrap_or(0));
+        match op % 9 {
+            0 | 1 => {
+                let n = want(arg);
+                let r = if op % 9 == 0 {
+                    sem.try_acquire_many(n).map_err(|e| match e {
+                        TryAcquireError::Closed => "closed",
+                        TryAcquireError::NoPermits => "none",
+                        TryAcquireError::TooMany(_) => "too many",
+                    })
+                } else {
+                    sem.acquire_many_timeout(n, Duration::ZERO)
+                        .map_err(|e| match e {
+                            AcquireTimeoutError::Closed => "closed",
+                            AcquireTimeoutError::Timeout => "none",
+                            AcquireTimeoutError::TooMany(_) => "too many",
+                        })
+                };
+                let expect_err = if n > MAX_PERMITS {
+                    Some("too many")
+                } else if m.closed {
+                    Some("closed")
+                } else {
+                    match m.may_take(n) {
+                        Some(false) => Some("none"),
+                        Some(true) => None,
+                        None if r.is_ok() => None,
+                        None => Some("none"),
+                    }
+                };
+                match (r, expect_err) {
+                    (Ok(p), None) => {
+                        assert_eq!(p.permits(), n);
+                        m.free -= n;
+                        held.push(p);
+                    }
+                    (Err(e), Some(x)) => assert_eq!(e, x),
+                    (r, x) => panic!("acquire {n}: got {:?}, model says {x:?}", r.map(|_| ())),
+                }
+            }
+            2 => {
+                // Give a permit back.
+                if !held.is_empty() {
+                    let p = held.swap_remove(arg as usize % held.len());
+                    let served = m.release(p.permits());
+                    drop(p);
+                    mark(&mut pending, served);
+                }
+            }
+            3 => {
+                // Start an async acquire and poll it once.
+                let n = want(arg);
+                let mut fut = Box::pin(sem.acquire_many_async(n));
+                let r = poll(fut.as_mut());
+                if n > MAX_PERMITS {
+                    assert!(matches!(r, Poll::Ready(Err(AcquireError::TooMany(_)))));
+                } else if m.closed {
+                    assert!(matches!(r, Poll::Ready(Err(AcquireError::Closed))));
+                } else {
+                    match (r, m.may_take(n)) {
+                        (Poll::Ready(Ok(p)), Some(true) | None) => {
+                            m.free -= n;
+                            held.push(p);
+                        }
+                        (Poll::Pending, Some(false) | None) => {
+                            m.queue.push_back((next_id, n));
+                            pending.push(Pending {
+                                id: next_id,
+                                n,
+                                fate: Fate::Queued,
+                                fut,
+                            });
+                            next_id += 1;
+                        }
+                        (r, may) => panic!(
+                            "async acquire {n}: ready {}, model says {may:?}",
+                            r.is_ready()
+                        ),
+                    }
+                }
+            }
+            4 => {
+                // Poll a pending future again.
+                if !pending.is_empty() {
+                    let i = arg as usize % pending.len();
+                    let r = poll(pending[i].fut.as_mut());
+                    match (pending[i].fate, r) {
+                        (Fate::Queued, Poll::Pending) => {}
+                        (Fate::Granted, Poll::Ready(Ok(p))) => {
+                            assert_eq!(p.permits(), pending[i].n);
+                            pending.swap_remove(i);
+                            held.push(p);
+                        }
+                        (Fate::Closed, Poll::Ready(Err(AcquireError::Closed))) => {
+                            pending.swap_remove(i);
+                        }
+                        (fate, r) => panic!("pending future: {fate:?}, ready {}", r.is_ready()),
+                    }
+                }
+            }
+            5 => {
+                // Drop a pending future: it holds nothing afterwards.
+                if !pending.is_empty() {
+                    let p = pending.swap_remove(arg as usize % pending.len());
+                    let served = match p.fate {
+                        Fate::Granted => m.release(p.n),
+                        Fate::Queued => {
+                            m.queue.retain(|&(id, _)| id != p.id);
+                            m.grant()
+                        }
+                        Fate::Closed => Vec::new(),
+                    };
+                    drop(p);
+                    mark(&mut pending, served);
+                }
+            }
+            6 => {
+                let n = arg as usize % 4;
+                let served = m.release(n);
+                sem.add_permits(n);
+                mark(&mut pending, served);
+            }
+            7 => {
+                if !held.is_empty() {
+                    held.swap_remove(arg as usize % held.len()).forget();
+                }
+            }
+            _ => {
+                if arg % 8 == 0 {
+                    sem.close();
+                    m.closed = true;
+                    for p in pending.iter_mut().filter(|p| p.fate == Fate::Queued) {
+                        p.fate = Fate::Closed;
+                    }
+                    m.queue.clear();
+                }
+            }
+        }
+        assert_eq!(sem.available_permits(), m.free, "free permits");
+        assert_eq!(sem.is_closed(), m.closed);
+    }
+    // Everything goes back: held permits, and permits granted to futures never polled again.
+    let served: usize = pending
+        .iter()
+        .filter(|p| p.fate == Fate::Granted)
+        .map(|p| p.n)
+        .sum();
+    let held_sum: usize = held.iter().map(|p| p.permits()).sum();
+    drop(pending);
+    drop(held);
+    assert_eq!(sem.available_permits(), m.free + served + held_sum);
+}
+
+/// Latch and WaitGroup op sequences against plain counters: count-downs, adds, guards and
+/// their clones, `done` below zero (must panic and change nothing), zero-timeout waits, and
+/// async waits polled by hand (ready exactly when the count is zero).
+pub fn check_counts(data: &[u8]) {
+    let Some((&first, ops)) = data.split_first() else {
+        return;
+    };
+    let latch = Latch::new(first as usize % 6);
+    let mut latch_model = first as usize % 6;
+    let wg = WaitGroup::new();
+    let mut wg_model = 0usize;
+    let mut guards: Vec<WaitGuard> = Vec::new();
+    let mut latch_waits: Vec<Pin<Box<WaitZero<'_>>>> = Vec::new();
+    let mut wg_waits: Vec<Pin<Box<WaitZero<'_>>>> = Vec::new();
+    for pair in ops.chunks(2) {
+        let (op, arg) = (pair[0], pair.get(1).copied().unwrap_or(0));
+        match op % 10 {
+            0 => {
+                latch.count_down();
+                latch_model = latch_model.saturating_sub(1);
+            }
+            1 => assert_eq!(latch.wait_timeout(Duration::ZERO), latch_model == 0),
+            2 => {
+                let n = arg as usize % 3;
+                wg.add(n);
+                wg_model += n;
+            }
+            3 => {
+                // libFuzzer's panic hook aborts, so the panicking case runs under `cargo test`
+                // only.
+                if wg_model == 0 && cfg!(fuzzing) {
+                    continue;
+                }
+                let r = catch_unwind(AssertUnwindSafe(|| wg.done()));
+                if wg_model == 0 {
+                    assert!(r.is_err(), "done below zero must panic");
+                } else {
+                    assert!(r.is_ok());
+                    wg_model -= 1;
+                }
+            }
+            4 => {
+                guards.push(wg.guard());
+                wg_model += 1;
+            }
+            5 => {
+                if !guards.is_empty() {
+                    let i = arg as usize % guards.len();
+                    if arg & 1 == 0 {
+                        guards.swap_remove(i);
+                        // An extra `done` may have taken the guard's unit already.
+                        wg_model = wg_model.saturating_sub(1);
+                    } else {
+                        let g = guards[i].clone();
+                        guards.push(g);
+                        wg_model += 1;
+                    }
+                }
+            }
+            6 => assert_eq!(wg.wait_timeout(Duration::ZERO), wg_model == 0),
+            7 => {
+                let mut f = Box::pin(if arg & 1 == 0 {
+                    latch.wait_async()
+                } else {
+                    wg.wait_async()
+                });
+                let zero = if arg & 1 == 0 {
+                    latch_model == 0
+                } else {
+                    wg_model == 0
+                };
+                assert_eq!(poll(f.as_mut()).is_ready(), zero);
+                if !zero {
+                    if arg & 1 == 0 {
+                        latch_waits.push(f);
+                    } else {
+                        wg_waits.push(f);
+                    }
+                }
+            }
+            8 => {
+                // Poll the oldest pending waits: ready exactly when their count is zero.
+                for (waits, zero) in [
+                    (&mut latch_waits, latch_model == 0),
+                    (&mut wg_waits, wg_model == 0),
+                ] {
+                    if let Some(f) = waits.first_mut() {
+                        assert_eq!(poll(f.as_mut()).is_ready(), zero);
+                        if zero {
+                            drop(waits.remove(0));
+                        }
+                    }
+                }
+            }
+            _ => {
+                // Drop a pending wait (cancel).
+                if arg & 1 == 0 {
+                    latch_waits.pop();
+                } else {
+                    wg_waits.pop();
+                }
+            }
+        }
+        assert_eq!(latch.count(), latch_model);
+        assert_eq!(latch.try_wait(), latch_model == 0);
+        assert_eq!(wg.count(), wg_model);
+    }
+    let live = guards.len();
+    drop(guards);
+    assert_eq!(
+        wg.count(),
+        wg_model.saturating_sub(live),
+        "every guard calls done on drop"
+    );
+}
