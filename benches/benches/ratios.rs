@@ -9,24 +9,24 @@
 //! range, as a markdown table. Same shapes, pinning and timing as the criterion benches.
 //!
 //! `cargo bench -p lockgate-benches --bench ratios` (`LOCKGATE_FILTER=channel/cap1024` for a
-//! subset, `LOCKGATE_ITEMS` for the items per transfer, default 2,000,000).
+//! subset, `LOCKGATE_ITEMS` for the items per transfer, default 2,000,000; semaphores run the
+//! same number of acquire+release pairs, barriers a fiftieth as many rounds).
 
+use lockgate_benches::sync_prims::{
+    barrier_rounds, barrier_shapes, sem_pairs, sem_shapes, Bar, CondvarSem, LockgateFair,
+    NaiveSpin, Sem,
+};
 use lockgate_benches::{
     chan_transfer, queue_transfer, shapes, Chan, Crossbeam, Flume, Kanal, Lockgate, Queue, StdSync,
 };
 use std::time::Duration;
 
-type Run = Box<dyn Fn(usize, usize, usize, u64) -> Duration>;
-/// An implementation under test: its name, how to run one transfer, and whether it allows
-/// several consumers.
-type Impl = (&'static str, Run, bool);
-
-fn queue<Q: Queue + 'static>() -> Run {
-    Box::new(|cap, p, c, n| queue_transfer::<Q>(cap, p, c, n))
+fn queue<Q: Queue + 'static>(cap: usize, p: usize, c: usize) -> Op {
+    Box::new(move |n| queue_transfer::<Q>(cap, p, c, n))
 }
 
-fn chan<C: Chan + 'static>() -> Run {
-    Box::new(|cap, p, c, n| chan_transfer::<C>(cap, p, c, n))
+fn chan<C: Chan + 'static>(cap: usize, p: usize, c: usize) -> Op {
+    Box::new(move |n| chan_transfer::<C>(cap, p, c, n))
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -41,82 +41,119 @@ fn env(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// One implementation's timed run of `n` operations.
+type Op = Box<dyn Fn(u64) -> Duration>;
+
+/// Runs every implementation `rounds` times round-robin on `n` operations and prints one row
+/// each: median Mops/s and, for the peers, the median (range) of lockgate's per-round ratio.
+/// The first implementation is lockgate's.
+fn compare(group: &str, impls: Vec<(&str, Op)>, n: u64, rounds: usize) {
+    let mut rates = vec![Vec::new(); impls.len()];
+    for _ in 0..rounds {
+        for (i, (_, run)) in impls.iter().enumerate() {
+            let d = run(n);
+            rates[i].push(n as f64 / d.as_secs_f64() / 1e6);
+        }
+    }
+    let ours = rates[0].clone();
+    for (i, (name, _)) in impls.iter().enumerate() {
+        let med = median(&mut rates[i].clone());
+        if i == 0 {
+            println!("| {group} | {name} | {med:.3} | |");
+            continue;
+        }
+        let mut ratios: Vec<f64> = ours.iter().zip(&rates[i]).map(|(a, b)| a / b).collect();
+        let lo = ratios.iter().cloned().fold(f64::INFINITY, f64::min);
+        let hi = ratios.iter().cloned().fold(0.0, f64::max);
+        let m = median(&mut ratios);
+        println!("| {group} | {name} | {med:.3} | {m:.2}x ({lo:.2}-{hi:.2}) |");
+    }
+}
+
+fn sem<S: Sem + 'static>(t: usize, p: usize) -> Op {
+    Box::new(move |n| sem_pairs::<S>(t, p, n))
+}
+
+fn bar<B: Bar + 'static>(t: usize) -> Op {
+    Box::new(move |n| barrier_rounds::<B>(t, n))
+}
+
 fn main() {
     // Command-line arguments belong to criterion (`cargo bench` passes them to every bench);
     // `LOCKGATE_FILTER` picks groups by substring.
     let filter: Option<String> = std::env::var("LOCKGATE_FILTER").ok();
     let rounds = env("LOCKGATE_ROUNDS", 7) as usize;
     let items = env("LOCKGATE_ITEMS", 2_000_000);
-    let kinds: Vec<(&str, Vec<Impl>)> = vec![
-        (
-            "queue",
-            vec![
-                (
-                    "lockgate RingQueue",
-                    queue::<lockgate::queue::RingQueue<u64>>(),
-                    true,
-                ),
-                (
-                    "lockgate ScqQueue",
-                    queue::<lockgate::queue::ScqQueue<u64>>(),
-                    true,
-                ),
-                (
-                    "crossbeam ArrayQueue",
-                    queue::<crossbeam_queue::ArrayQueue<u64>>(),
-                    true,
-                ),
-            ],
-        ),
-        (
-            "channel",
-            vec![
-                ("lockgate", chan::<Lockgate>(), true),
-                ("crossbeam-channel", chan::<Crossbeam>(), true),
-                ("flume", chan::<Flume>(), true),
-                ("kanal", chan::<Kanal>(), true),
-                ("std sync_channel", chan::<StdSync>(), false),
-            ],
-        ),
-    ];
-    println!("| group | implementation | Mitems/s (median of {rounds}) | lockgate ÷ peer, median (range) |");
+    let wanted = |group: &str| filter.as_ref().is_none_or(|f| group.contains(f.as_str()));
+    println!("| group | implementation | Mops/s (median of {rounds}) | lockgate ÷ peer, median (range) |");
     println!("|---|---|---:|---:|");
-    for (kind, impls) in &kinds {
-        for cap in [1024usize, 1] {
-            // Capacity 1 moves every item through a hand-off: fewer items keep rounds short.
-            let n = if cap == 1 { items / 10 } else { items };
-            for (p, c) in shapes() {
-                let group = format!("{kind}/cap{cap}/{p}p{c}c");
-                if filter.as_ref().is_some_and(|f| !group.contains(f.as_str())) {
-                    continue;
-                }
-                let active: Vec<_> = impls
-                    .iter()
-                    .filter(|(_, _, mpmc)| *mpmc || c == 1)
-                    .collect();
-                let mut rates = vec![Vec::new(); active.len()];
-                for _ in 0..rounds {
-                    for (i, (_, run, _)) in active.iter().enumerate() {
-                        let d = run(cap, p, c, n);
-                        rates[i].push(n as f64 / d.as_secs_f64() / 1e6);
-                    }
-                }
-                let ours = rates[0].clone();
-                for (i, (name, _, _)) in active.iter().enumerate() {
-                    let mut r = rates[i].clone();
-                    let med = median(&mut r);
-                    if i == 0 {
-                        println!("| {group} | {name} | {med:.2} | |");
-                        continue;
-                    }
-                    let mut ratios: Vec<f64> =
-                        ours.iter().zip(&rates[i]).map(|(a, b)| a / b).collect();
-                    let lo = ratios.iter().cloned().fold(f64::INFINITY, f64::min);
-                    let hi = ratios.iter().cloned().fold(0.0, f64::max);
-                    let m = median(&mut ratios);
-                    println!("| {group} | {name} | {med:.2} | {m:.2}x ({lo:.2}-{hi:.2}) |");
-                }
+    for cap in [1024usize, 1] {
+        // Capacity 1 moves every item through a hand-off: fewer items keep rounds short.
+        let n = if cap == 1 { items / 10 } else { items };
+        for (p, c) in shapes() {
+            let group = format!("queue/cap{cap}/{p}p{c}c");
+            if wanted(&group) {
+                let impls: Vec<(&str, Op)> = vec![
+                    (
+                        "lockgate RingQueue",
+                        queue::<lockgate::queue::RingQueue<u64>>(cap, p, c),
+                    ),
+                    (
+                        "lockgate ScqQueue",
+                        queue::<lockgate::queue::ScqQueue<u64>>(cap, p, c),
+                    ),
+                    (
+                        "crossbeam ArrayQueue",
+                        queue::<crossbeam_queue::ArrayQueue<u64>>(cap, p, c),
+                    ),
+                ];
+                compare(&group, impls, n, rounds);
             }
+        }
+    }
+    for cap in [1024usize, 1] {
+        let n = if cap == 1 { items / 10 } else { items };
+        for (p, c) in shapes() {
+            let group = format!("channel/cap{cap}/{p}p{c}c");
+            if wanted(&group) {
+                let mut impls: Vec<(&str, Op)> = vec![
+                    ("lockgate", chan::<Lockgate>(cap, p, c)),
+                    ("crossbeam-channel", chan::<Crossbeam>(cap, p, c)),
+                    ("flume", chan::<Flume>(cap, p, c)),
+                    ("kanal", chan::<Kanal>(cap, p, c)),
+                ];
+                if c == 1 {
+                    impls.push(("std sync_channel", chan::<StdSync>(cap, p, c)));
+                }
+                compare(&group, impls, n, rounds);
+            }
+        }
+    }
+    for (t, p) in sem_shapes() {
+        let group = format!("semaphore/{t}t{p}p");
+        if wanted(&group) {
+            let impls: Vec<(&str, Op)> = vec![
+                ("lockgate", sem::<lockgate::semaphore::Semaphore>(t, p)),
+                ("lockgate fair", sem::<LockgateFair>(t, p)),
+                ("async-lock", sem::<async_lock::Semaphore>(t, p)),
+                ("tokio", sem::<tokio::sync::Semaphore>(t, p)),
+                ("Mutex+Condvar", sem::<CondvarSem>(t, p)),
+            ];
+            compare(&group, impls, items, rounds);
+        }
+    }
+    let cores = lockgate_benches::cores().len().max(1);
+    for t in barrier_shapes() {
+        let group = format!("barrier/{t}t");
+        if wanted(&group) {
+            let mut impls: Vec<(&str, Op)> = vec![
+                ("lockgate", bar::<lockgate::barrier::CyclicBarrier>(t)),
+                ("std Barrier", bar::<std::sync::Barrier>(t)),
+            ];
+            if t <= 2 * cores {
+                impls.push(("naive spin", bar::<NaiveSpin>(t)));
+            }
+            compare(&group, impls, items / 50, rounds);
         }
     }
 }

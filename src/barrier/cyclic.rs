@@ -133,6 +133,8 @@ pub struct CyclicBarrier {
     /// Run only by a round's leader, after its round became current and before the trip.
     /// Leaders are therefore ordered one after another by `state` (see `lead`).
     action: UnsafeCell<Option<Action>>,
+    /// `action.is_some()`, readable without touching the cell.
+    has_action: bool,
     /// `(broken generation, threads of it that have not yet returned)`, recorded by `reset`.
     stragglers: Mutex<Vec<(u64, u64)>>,
     /// Mirrors `stragglers.len()`, so a waiter whose generation passed checks it with one
@@ -196,6 +198,7 @@ impl CyclicBarrier {
             state: CachePadded::new(AtomicU64::new(0)),
             parties: parties as u64,
             waiters: WaitList::new(),
+            has_action: action.is_some(),
             action: UnsafeCell::new(action),
             stragglers: Mutex::new(Vec::new()),
             straggling: AtomicUsize::new(0),
@@ -282,9 +285,27 @@ impl CyclicBarrier {
 
     /// Waits (without deadline) until round `m` ends or breaks; `Some` with the outcome.
     fn follow(&self, m: u64, deadline: Option<Instant>) -> Option<Result<(), WaitTimeoutError>> {
-        wait::wait_blocking(&self.waiters, self.policy, deadline, || {
-            self.judge(m, self.state.load(Ordering::SeqCst))
-        })
+        let attempt = || self.judge(m, self.state.load(Ordering::SeqCst));
+        self.wait_for(deadline, attempt)
+    }
+
+    /// The barrier's waiting path: poll the word after every pause for about a round's time
+    /// (a round ends with one store everyone is reading), then park on the wait list.
+    fn wait_for<R>(
+        &self,
+        deadline: Option<Instant>,
+        attempt: impl FnMut() -> Option<R>,
+    ) -> Option<R> {
+        let mut attempt = attempt;
+        let past = || deadline.is_some_and(|d| Instant::now() >= d);
+        if let Some(r) = wait::spin_poll(self.policy, past, &mut attempt) {
+            return Some(r);
+        }
+        let policy = match self.policy {
+            WaitPolicy::Spin => WaitPolicy::Spin,
+            _ => WaitPolicy::Park,
+        };
+        wait::wait_blocking(&self.waiters, policy, deadline, attempt)
     }
 
     /// The outcome for a thread of round `m`, given the word `s`, if `m` is over.
@@ -311,7 +332,7 @@ impl CyclicBarrier {
         let s = self.state.load(Ordering::SeqCst);
         if !current(s) {
             // An early arrival: a previous round's leader is still at work.
-            let r = wait::wait_blocking(&self.waiters, self.policy, None, || {
+            let r = self.wait_for(None, || {
                 let s = self.state.load(Ordering::SeqCst);
                 if current(s) {
                     Some(Ok(()))
@@ -321,11 +342,25 @@ impl CyclicBarrier {
             });
             r.expect("a wait without deadline ended")?;
         }
+        if self.has_action {
+            self.run_action();
+        }
+        // Trip: next generation, minus this round's arrivals (early arrivals carry over).
+        self.state
+            .fetch_add(GEN_ONE.wrapping_sub(self.parties), Ordering::SeqCst);
+        self.waiters.notify_all(NOTIFIED);
+        Ok(())
+    }
+
+    /// Runs the trip action as the leader of the current round. If it panics, breaks the
+    /// round and resumes the panic.
+    fn run_action(&self) {
         IN_ACTION.with(|c| c.set(self as *const Self as usize));
         let ran = panic::catch_unwind(AssertUnwindSafe(|| {
             self.action.with_mut(|a| {
                 // SAFETY: only the current round's leader touches the action (see the
-                // `Sync` impl), and round `m` is current: its previous leader has tripped.
+                // `Sync` impl); the caller leads the current round, so the previous round's
+                // leader has tripped and left the action.
                 if let Some(action) = unsafe { &mut *a } {
                     action();
                 }
@@ -340,11 +375,6 @@ impl CyclicBarrier {
             self.waiters.notify_all(CLOSED);
             panic::resume_unwind(payload);
         }
-        // Trip: next generation, minus this round's arrivals (early arrivals carry over).
-        self.state
-            .fetch_add(GEN_ONE.wrapping_sub(self.parties), Ordering::SeqCst);
-        self.waiters.notify_all(NOTIFIED);
-        Ok(())
     }
 
     /// A follower of round `m` whose deadline passed: breaks the round if it is current and
@@ -491,14 +521,14 @@ impl CyclicBarrier {
     }
 
     fn not_in_action(&self, what: &str) {
-        if IN_ACTION.with(|c| c.get()) == self as *const Self as usize {
+        if self.has_action && IN_ACTION.with(|c| c.get()) == self as *const Self as usize {
             panic!("CyclicBarrier::{what} called from the barrier's own trip action");
         }
     }
 
     /// Waits until the word differs from `s` (a round in flight finishing).
     fn await_change(&self, s: u64) {
-        wait::wait_blocking(&self.waiters, self.policy, None, || {
+        self.wait_for(None, || {
             (self.state.load(Ordering::SeqCst) != s).then_some(())
         });
     }

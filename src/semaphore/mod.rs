@@ -126,6 +126,7 @@ impl Semaphore {
     }
 
     /// Waits for one permit.
+    #[inline]
     pub fn acquire(&self) -> Result<Permit<'_>, AcquireError> {
         self.acquire_many(1)
     }
@@ -134,6 +135,7 @@ impl Semaphore {
     ///
     /// `n > MAX_PERMITS` fails at once with [`AcquireError::TooMany`]. `n == 0` succeeds at
     /// once unless the semaphore is closed.
+    #[inline]
     pub fn acquire_many(&self, n: usize) -> Result<Permit<'_>, AcquireError> {
         check(n)?;
         match self.raw.acquire(n, None) {
@@ -327,6 +329,7 @@ impl<'a> Permit<'a> {
 }
 
 impl Drop for Permit<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.sem.raw.release(self.permits);
     }

@@ -135,7 +135,7 @@ impl RawSemaphore {
     }
 
     /// The fast path: takes `n` permits if they are free and not reserved for the queue.
-    #[inline]
+    #[inline(always)]
     pub(super) fn try_acquire(&self, n: usize) -> Result<(), TryFail> {
         // Relaxed: a first guess that the compare-and-swap below checks.
         let mut s = self.state.load(Ordering::Relaxed);
@@ -386,15 +386,22 @@ impl RawSemaphore {
 
     /// The blocking acquire: fast path, spin, then park in the queue until granted, closed or
     /// past `deadline`.
+    #[inline]
     pub(super) fn acquire(&self, n: usize, deadline: Option<Instant>) -> Outcome {
+        match self.try_acquire(n) {
+            Ok(()) => Outcome::Acquired,
+            Err(TryFail::Closed) => Outcome::Closed,
+            Err(TryFail::NoPermits) => self.acquire_slow(n, deadline),
+        }
+    }
+
+    #[cold]
+    fn acquire_slow(&self, n: usize, deadline: Option<Instant>) -> Outcome {
         let attempt = || match self.try_acquire(n) {
             Ok(()) => Some(Outcome::Acquired),
             Err(TryFail::Closed) => Some(Outcome::Closed),
             Err(TryFail::NoPermits) => None,
         };
-        if let Some(o) = attempt() {
-            return o;
-        }
         let past = || deadline.is_some_and(|d| Instant::now() >= d);
         let mut backoff = Backoff::new();
         match self.policy {

@@ -25,7 +25,7 @@
 mod backoff;
 mod list;
 
-pub use backoff::Backoff;
+pub use backoff::{spin_poll, Backoff};
 pub use list::{
     cancel_wait, park_node, poll_wait, wait_blocking, Notified, WaitList, WaitQueue, Waiter, Wake,
     CLOSED, IDLE, NOTIFIED, WAITING,
