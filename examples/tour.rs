@@ -1,13 +1,19 @@
 //! A tour of the seed tutorial's patterns, in Rust, on lockgate.
 //!
 //! So far: the channel sections ("Конвейер" and "Вентилятор"): the generator → square →
-//! filter pipeline, the same pipeline cancelled after two values, and fan-out/fan-in. Later
-//! sections (semaphore, worker pool, pub-sub, barriers, futures, context, object pool) join as
-//! their primitives land.
+//! filter pipeline, the same pipeline cancelled after two values, and fan-out/fan-in; the
+//! semaphore ("Семафор": ten workers, at most three at once, and the acquire with a timeout);
+//! and the barriers ("Барьер" on a latch, "Циклический барьер" with its trigger). Later
+//! sections (worker pool, pub-sub, futures, context, object pool) join as their primitives
+//! land. Sleeps are shortened from the seed's seconds to milliseconds.
 //!
 //! Run with `cargo run --release --example tour`.
 
+use lockgate::barrier::{CyclicBarrier, Latch, WaitGroup};
 use lockgate::channel::{bounded, Receiver};
+use lockgate::semaphore::Semaphore;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -136,8 +142,107 @@ fn fan_out_fan_in() {
     println!("{} results, each square of 0..100 exactly once", all.len());
 }
 
+/// The seed's semaphore: ten workers, at most three at work at once. A `WaitGroup` plays
+/// Go's `wg`; the permit is released when it drops (Go's `defer sem.Release()`).
+fn semaphore() {
+    println!("== Semaphore: 10 workers, limit 3");
+    let sem = Arc::new(Semaphore::new(3));
+    let (inside, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let wg = WaitGroup::new();
+    for id in 0..10 {
+        let guard = wg.guard(); // wg.Add(1); dropped at the end: wg.Done()
+        let (sem, inside, most) = (sem.clone(), inside.clone(), most.clone());
+        thread::spawn(move || {
+            let _guard = guard;
+            let _permit = sem.acquire().unwrap();
+            let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            println!("Worker {id} starting ({now} at work)");
+            thread::sleep(Duration::from_millis(20));
+            inside.fetch_sub(1, Ordering::SeqCst);
+            println!("Worker {id} done");
+        });
+    }
+    wg.wait();
+    let most = most.load(Ordering::SeqCst);
+    assert!(most <= 3);
+    println!("at most {most} workers at once");
+}
+
+/// The seed's `AcquireWithTimeout`, the `select` between the semaphore and `time.After`.
+fn semaphore_with_timeout() {
+    println!("== Semaphore with timeout");
+    let sem = Semaphore::new(1);
+    let held = sem.acquire().unwrap(); // someone is busy
+    match sem.acquire_timeout(Duration::from_millis(50)) {
+        Ok(_permit) => println!("got the permit"),
+        Err(e) => println!("Timed out waiting for semaphore ({e})"),
+    }
+    drop(held);
+    match sem.acquire_timeout(Duration::from_millis(50)) {
+        Ok(permit) => println!("got {} permit once it was free", permit.permits()),
+        Err(e) => println!("Timed out waiting for semaphore ({e})"),
+    };
+}
+
+/// The seed's barrier on a WaitGroup: every worker finishes phase 1 before any starts phase 2.
+/// A latch is exactly that barrier (count down, then wait for zero).
+fn barrier() {
+    println!("== Barrier: 5 workers, phase 2 starts after every phase 1");
+    let latch = Latch::new(5);
+    let log = Mutex::new(Vec::new());
+    thread::scope(|s| {
+        for id in 0..5 {
+            let (latch, log) = (&latch, &log);
+            s.spawn(move || {
+                println!("Worker {id}: Phase 1 complete");
+                log.lock().unwrap().push(1);
+                latch.arrive_and_wait();
+                println!("Worker {id}: Phase 2 complete");
+                log.lock().unwrap().push(2);
+            });
+        }
+    });
+    let log = log.into_inner().unwrap();
+    assert!(
+        log[..5].iter().all(|&p| p == 1),
+        "a phase 2 ran before a phase 1"
+    );
+    println!("all five phase-1 lines came before any phase-2 line");
+}
+
+/// The seed's cyclic barrier: three workers, three phases, and a trigger run by the last to
+/// arrive before anyone moves on.
+fn cyclic_barrier() {
+    println!("== Cyclic barrier: 3 workers, 3 phases, a trigger per phase");
+    let barrier = CyclicBarrier::with_action(3, || println!("All workers reached the barrier!"));
+    thread::scope(|s| {
+        for id in 0..3u64 {
+            let barrier = &barrier;
+            s.spawn(move || {
+                for phase in 1..=3u64 {
+                    // Simulated work of uneven length (the seed's rand.Intn).
+                    thread::sleep(Duration::from_millis((id * 7 + phase * 13) % 30));
+                    println!("Worker {id} completed phase {phase}");
+                    let r = barrier.wait().unwrap();
+                    let lead = if r.is_leader() {
+                        " (ran the trigger)"
+                    } else {
+                        ""
+                    };
+                    println!("Worker {id} starting next phase{lead}");
+                }
+            });
+        }
+    });
+}
+
 fn main() {
     pipeline();
     pipeline_with_cancel();
     fan_out_fan_in();
+    semaphore();
+    semaphore_with_timeout();
+    barrier();
+    cyclic_barrier();
 }
