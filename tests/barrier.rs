@@ -347,11 +347,11 @@ fn reset_breaks_waiters_then_works() {
 fn reset_storm_nobody_hangs() {
     let _w = Watchdog::new("reset_storm_nobody_hangs", 120);
     let barrier = CyclicBarrier::new(3);
-    let stop = std::sync::atomic::AtomicBool::new(false);
+    let finished = AtomicUsize::new(0);
     let outcomes = AtomicUsize::new(0);
     thread::scope(|s| {
         for t in 0..4 {
-            let (barrier, outcomes, stop) = (&barrier, &outcomes, &stop);
+            let (barrier, outcomes, finished) = (&barrier, &outcomes, &finished);
             s.spawn(move || {
                 for i in 0..500 {
                     let _ = if (t + i) % 3 == 0 {
@@ -361,17 +361,25 @@ fn reset_storm_nobody_hangs() {
                     };
                     outcomes.fetch_add(1, Ordering::SeqCst);
                 }
-                stop.store(true, Ordering::SeqCst);
+                finished.fetch_add(1, Ordering::SeqCst);
             });
         }
         s.spawn(|| {
-            while !stop.load(Ordering::SeqCst) {
+            // Until every worker is done, so no one is left alone in a round for long.
+            while finished.load(Ordering::SeqCst) < 4 {
                 barrier.reset();
                 thread::sleep(Duration::from_micros(300));
             }
         });
     });
     assert_eq!(outcomes.load(Ordering::SeqCst), 2_000);
+    // Whatever the storm left, a reset gives a working barrier.
+    barrier.reset();
+    thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| barrier.wait().unwrap());
+        }
+    });
 }
 
 /// A timed waiter that arrives while the previous round's action runs (an early arrival of the
@@ -387,36 +395,52 @@ fn early_arrival_times_out() {
         }
     });
     thread::scope(|s| {
-        let a = s.spawn(|| barrier.wait());
-        let b = s.spawn(|| barrier.wait());
-        // Arrive while the first round's action sleeps (or before: then this completes that
-        // round with one of them, and the other is the one left alone).
+        let (barrier, long) = (&barrier, Duration::from_secs(20));
+        let a = s.spawn(move || barrier.wait_timeout(long));
+        let b = s.spawn(move || barrier.wait_timeout(long));
+        // Arrive while the first round's action sleeps. (On a loaded machine x may arrive
+        // first instead; then a or b is the one left over, and times out after `long`.)
         thread::sleep(Duration::from_millis(30));
         let x = s.spawn(|| barrier.wait_timeout(Duration::from_millis(20)));
-        let results = [a.join().unwrap(), b.join().unwrap()];
-        let x = x.join().unwrap();
-        let oks = results.iter().filter(|r| r.is_ok()).count() + usize::from(x.is_ok());
-        assert_eq!(oks, 2, "one round of two completed");
-        assert!(
-            barrier.is_broken(),
-            "the lone early arrival broke its round"
+        let results = [a.join().unwrap(), b.join().unwrap(), x.join().unwrap()];
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            2,
+            "{results:?}"
         );
+        let left = results.iter().find(|r| r.is_err()).unwrap();
+        assert_eq!(*left, Err(WaitTimeoutError::Timeout));
+        assert!(barrier.is_broken(), "the left-over arrival broke its round");
     });
 }
 
+/// `wait` and `reset` from inside the barrier's own action panic (they would wait for
+/// themselves), also when the action first leads a round of another barrier.
 #[test]
 fn wait_or_reset_inside_the_action_panics() {
     let _w = Watchdog::new("wait_or_reset_inside_the_action_panics", 60);
-    let cell: Arc<Mutex<Option<Arc<CyclicBarrier>>>> = Arc::new(Mutex::new(None));
-    let c2 = cell.clone();
-    let barrier = Arc::new(CyclicBarrier::with_action(1, move || {
-        let b = c2.lock().unwrap().clone().unwrap();
-        b.reset();
-    }));
-    *cell.lock().unwrap() = Some(barrier.clone());
-    let r = catch_unwind(AssertUnwindSafe(|| barrier.wait()));
-    let msg = *r.unwrap_err().downcast::<String>().unwrap();
-    assert!(msg.contains("own trip action"), "{msg}");
-    assert!(barrier.is_broken(), "a panicking action breaks the round");
-    cell.lock().unwrap().take(); // break the cycle
+    for call_wait in [false, true] {
+        for nested in [false, true] {
+            let cell: Arc<Mutex<Option<Arc<CyclicBarrier>>>> = Arc::new(Mutex::new(None));
+            let c2 = cell.clone();
+            let inner = CyclicBarrier::with_action(1, || {});
+            let barrier = Arc::new(CyclicBarrier::with_action(1, move || {
+                if nested {
+                    inner.wait().unwrap(); // leads (and runs the action of) another barrier
+                }
+                let b = c2.lock().unwrap().clone().unwrap();
+                if call_wait {
+                    let _ = b.wait();
+                } else {
+                    b.reset();
+                }
+            }));
+            *cell.lock().unwrap() = Some(barrier.clone());
+            let r = catch_unwind(AssertUnwindSafe(|| barrier.wait()));
+            let msg = *r.unwrap_err().downcast::<String>().unwrap();
+            assert!(msg.contains("own trip action"), "{msg}");
+            assert!(barrier.is_broken(), "a panicking action breaks the round");
+            cell.lock().unwrap().take(); // break the cycle
+        }
+    }
 }

@@ -232,7 +232,8 @@ fn stress_policies() {
     );
 }
 
-/// A large `acquire_many` is not starved by a stream of small acquires, in either mode.
+/// A large `acquire_many` is not starved by a stream of small acquires, in either mode, also
+/// while timed acquires keep queueing and giving up behind it.
 #[test]
 fn large_request_is_not_starved() {
     let _w = Watchdog::new("large_request_is_not_starved", 120);
@@ -252,9 +253,16 @@ fn large_request_is_not_starved() {
                     }
                 });
             }
+            s.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = sem.acquire_timeout(Duration::from_micros(100));
+                }
+            });
             thread::sleep(Duration::from_millis(10));
             for _ in 0..20 {
-                let big = sem.acquire_many(4).unwrap();
+                let big = sem
+                    .acquire_many_timeout(4, Duration::from_secs(30))
+                    .expect("a large request starved");
                 assert_eq!(big.permits(), 4);
             }
             stop.store(true, Ordering::Relaxed);
@@ -310,36 +318,100 @@ fn owned_permits_cross_threads() {
     assert_eq!(sem.available_permits(), 0);
 }
 
-/// A waker that panics while a release hands it permits: the releaser unwinds, every other
-/// waiter is still served, and nothing leaks.
-#[test]
-fn panicking_waker_loses_no_permits() {
-    struct Bomb;
-    impl std::task::Wake for Bomb {
-        fn wake(self: Arc<Self>) {
-            panic!("waker bomb");
-        }
+/// A waker that panics, counting wakers for the others.
+struct Bomb;
+impl std::task::Wake for Bomb {
+    fn wake(self: Arc<Self>) {
+        panic!("waker bomb");
     }
-    let _w = Watchdog::new("panicking_waker_loses_no_permits", 60);
-    let sem = Semaphore::new(0);
+}
+
+#[derive(Default)]
+struct Counting(AtomicUsize);
+impl std::task::Wake for Counting {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Queues a bomb-wakered acquire of 1 and then a counted one of 1, both on `sem`.
+fn bomb_then_counted(sem: &Semaphore, test: impl FnOnce(&Semaphore)) -> (Poll<bool>, usize) {
     let bomb = Waker::from(Arc::new(Bomb));
-    let mut cx = Context::from_waker(&bomb);
-    let mut fut = pin!(sem.acquire_async());
-    assert!(fut.as_mut().poll(&mut cx).is_pending());
-    thread::scope(|s| {
-        let other = s.spawn(|| sem.acquire().map(|p| p.permits()));
-        // Let it queue behind the bomb (if it has not, it finds a free permit instead).
-        thread::sleep(Duration::from_millis(20));
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sem.add_permits(2)));
-        assert!(r.is_err(), "the waker's panic reaches the releaser");
-        assert_eq!(other.join().unwrap(), Ok(1));
-    });
-    // The bomb's future was granted its permit; polling it now completes.
-    let waker = noop_waker();
-    let permit = match fut.as_mut().poll(&mut Context::from_waker(&waker)) {
-        Poll::Ready(p) => p.unwrap(),
-        Poll::Pending => panic!("granted future still pending"),
+    let counted = Arc::new(Counting::default());
+    let waker = Waker::from(counted.clone());
+    let mut first = pin!(sem.acquire_async());
+    let mut second = pin!(sem.acquire_async());
+    assert!(first
+        .as_mut()
+        .poll(&mut Context::from_waker(&bomb))
+        .is_pending());
+    assert!(second
+        .as_mut()
+        .poll(&mut Context::from_waker(&waker))
+        .is_pending());
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test(sem)));
+    assert!(r.is_err(), "the waker's panic reaches the caller");
+    let woken = counted.0.load(Ordering::SeqCst);
+    let second = match second
+        .as_mut()
+        .poll(&mut Context::from_waker(&noop_waker()))
+    {
+        Poll::Ready(p) => Poll::Ready(p.is_ok()),
+        Poll::Pending => Poll::Pending,
     };
-    drop(permit);
+    (second, woken)
+}
+
+/// A release hands permits to a waiter whose waker panics: the releaser unwinds, and the next
+/// waiter is still served and woken.
+#[test]
+fn panicking_waker_on_release_serves_the_rest() {
+    let sem = Semaphore::new(0);
+    let (second, woken) = bomb_then_counted(&sem, |sem| sem.add_permits(2));
+    assert_eq!((second, woken), (Poll::Ready(true), 1));
+    // The bomb's future was granted too and dropped with its frame: both permits came back.
+    assert_eq!(sem.available_permits(), 2);
+}
+
+/// `close` wakes a waiter whose waker panics: the rest are still closed and woken.
+#[test]
+fn panicking_waker_on_close_closes_the_rest() {
+    let sem = Semaphore::new(0);
+    let (second, woken) = bomb_then_counted(&sem, |sem| sem.close());
+    assert_eq!((second, woken), (Poll::Ready(false), 1));
+}
+
+/// A cancelled head unblocks the next waiter, whose waker panics: the one after is still
+/// served (`cancel` hands on, then keeps distributing while unwinding).
+#[test]
+fn panicking_waker_after_cancel_serves_the_rest() {
+    let sem = Semaphore::new_fair(2);
+    let bomb = Waker::from(Arc::new(Bomb));
+    let counted = Arc::new(Counting::default());
+    let waker = Waker::from(counted.clone());
+    // A head that wants 3 of the 2 permits blocks two requests for 1 behind it.
+    let mut head = Box::pin(sem.acquire_many_async(3));
+    let mut first = pin!(sem.acquire_async());
+    let mut second = pin!(sem.acquire_async());
+    assert!(head
+        .as_mut()
+        .poll(&mut Context::from_waker(&noop_waker()))
+        .is_pending());
+    assert!(first
+        .as_mut()
+        .poll(&mut Context::from_waker(&bomb))
+        .is_pending());
+    assert!(second
+        .as_mut()
+        .poll(&mut Context::from_waker(&waker))
+        .is_pending());
+    // Dropping the head serves the first (whose waker panics), then the second.
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(head)));
+    assert!(r.is_err(), "the waker's panic reaches the canceller");
+    assert_eq!(counted.0.load(Ordering::SeqCst), 1);
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    assert!(matches!(second.as_mut().poll(&mut cx), Poll::Ready(Ok(_))));
+    assert!(matches!(first.as_mut().poll(&mut cx), Poll::Ready(Ok(_))));
     assert_eq!(sem.available_permits(), 2);
 }

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
@@ -15,15 +16,26 @@ use lockgate::semaphore::{
     Acquire, AcquireError, AcquireTimeoutError, Permit, Semaphore, TryAcquireError, MAX_PERMITS,
 };
 
-struct Noop;
-impl Wake for Noop {
-    fn wake(self: Arc<Self>) {}
+/// A waker that counts its wake-ups.
+#[derive(Default)]
+struct Count(AtomicUsize);
+impl Wake for Count {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 fn poll<F: Future>(f: Pin<&mut F>) -> Poll<F::Output> {
-    let waker = Waker::from(Arc::new(Noop));
+    poll_with(f, &Arc::new(Count::default()))
+}
+
+fn poll_with<F: Future>(f: Pin<&mut F>, count: &Arc<Count>) -> Poll<F::Output> {
+    let waker = Waker::from(count.clone());
     f.poll(&mut Context::from_waker(&waker))
 }
+
+/// A pending wait and the waker it registered with.
+type PendingWait<'a> = (Pin<Box<WaitZero<'a>>>, Arc<Count>);
 
 /// Permits asked for: mostly 0-4, sometimes more than a semaphore can hold.
 fn want(byte: u8) -> usize {
@@ -33,50 +45,78 @@ fn want(byte: u8) -> usize {
     }
 }
 
-/// The semaphore as a plain model: free permits and a FIFO of queued requests.
+/// The semaphore as a plain model: free permits, a FIFO of queued requests, and the barging
+/// semaphore's starvation counter (failed grants to the head on a release; at
+/// `STARVE_PASSES` the fast path closes until the queue drains). Single-threaded, every rule
+/// is exact, so any departure fails the check.
 struct Model {
     free: usize,
     /// Queued async acquires, oldest first: (future id, permits wanted).
     queue: VecDeque<(usize, usize)>,
     closed: bool,
     fair: bool,
+    passes: u32,
+    /// The fast path is closed to new callers (fair with a queue, or starving).
+    handoff: bool,
 }
+
+/// Must match `STARVE_PASSES` in `src/semaphore/raw.rs`.
+const STARVE_PASSES: u32 = 8;
 
 impl Model {
     /// Hands free permits to the head of the queue while they cover it; returns the ids served.
-    fn grant(&mut self) -> Vec<usize> {
+    /// `release`: a release called, so an unserved head counts as passed over.
+    fn grant(&mut self, release: bool) -> Vec<usize> {
         let mut served = Vec::new();
-        while let Some(&(id, need)) = self.queue.front() {
+        loop {
+            let Some(&(id, need)) = self.queue.front() else {
+                self.passes = 0;
+                self.handoff = false;
+                return served;
+            };
             if need > self.free {
-                break;
+                if release {
+                    self.passes += 1;
+                    if !self.fair && self.passes >= STARVE_PASSES {
+                        self.handoff = true;
+                    }
+                }
+                return served;
             }
             self.free -= need;
             self.queue.pop_front();
+            self.passes = 0;
             served.push(id);
         }
-        served
     }
 
     fn release(&mut self, n: usize) -> Vec<usize> {
         self.free += n;
-        self.grant()
+        if n == 0 || self.queue.is_empty() {
+            return Vec::new();
+        }
+        self.grant(true)
     }
 
-    /// Whether a new request for `n` may take free permits now: always when no one is queued;
-    /// never on a fair semaphore with a queue; either way on a barging one (it may have turned
-    /// fair against starvation). `None` means "either outcome is right".
-    fn may_take(&self, n: usize) -> Option<bool> {
-        if n > self.free {
-            return Some(false);
-        }
-        if self.queue.is_empty() || n == 0 {
-            return Some(true);
-        }
+    /// Whether a new request for `n` takes free permits now.
+    fn may_take(&self, n: usize) -> bool {
+        n == 0 || (n <= self.free && !self.handoff)
+    }
+
+    fn enqueue(&mut self, id: usize, n: usize) {
+        self.queue.push_back((id, n));
         if self.fair {
-            Some(false)
-        } else {
-            None
+            self.handoff = true;
         }
+    }
+
+    /// A queued request gives up (dropped future): the next head may now be served.
+    fn cancel(&mut self, id: usize) -> Vec<usize> {
+        if self.queue.front().is_some_and(|&(head, _)| head == id) {
+            self.passes = 0;
+        }
+        self.queue.retain(|&(q, _)| q != id);
+        self.grant(false)
     }
 }
 
@@ -114,6 +154,8 @@ pub fn check_semaphore(data: &[u8]) {
         queue: VecDeque::new(),
         closed: false,
         fair,
+        passes: 0,
+        handoff: false,
     };
     let mut held: Vec<Permit<'_>> = Vec::new();
     let mut pending: Vec<Pending<'_>> = Vec::new();
@@ -147,13 +189,10 @@ pub fn check_semaphore(data: &[u8]) {
                     Some("too many")
                 } else if m.closed {
                     Some("closed")
+                } else if m.may_take(n) {
+                    None
                 } else {
-                    match m.may_take(n) {
-                        Some(false) => Some("none"),
-                        Some(true) => None,
-                        None if r.is_ok() => None,
-                        None => Some("none"),
-                    }
+                    Some("none")
                 };
                 match (r, expect_err) {
                     (Ok(p), None) => {
@@ -185,12 +224,12 @@ pub fn check_semaphore(data: &[u8]) {
                     assert!(matches!(r, Poll::Ready(Err(AcquireError::Closed))));
                 } else {
                     match (r, m.may_take(n)) {
-                        (Poll::Ready(Ok(p)), Some(true) | None) => {
+                        (Poll::Ready(Ok(p)), true) => {
                             m.free -= n;
                             held.push(p);
                         }
-                        (Poll::Pending, Some(false) | None) => {
-                            m.queue.push_back((next_id, n));
+                        (Poll::Pending, false) => {
+                            m.enqueue(next_id, n);
                             pending.push(Pending {
                                 id: next_id,
                                 n,
@@ -231,10 +270,7 @@ pub fn check_semaphore(data: &[u8]) {
                     let p = pending.swap_remove(arg as usize % pending.len());
                     let served = match p.fate {
                         Fate::Granted => m.release(p.n),
-                        Fate::Queued => {
-                            m.queue.retain(|&(id, _)| id != p.id);
-                            m.grant()
-                        }
+                        Fate::Queued => m.cancel(p.id),
                         Fate::Closed => Vec::new(),
                     };
                     drop(p);
@@ -260,6 +296,8 @@ pub fn check_semaphore(data: &[u8]) {
                         p.fate = Fate::Closed;
                     }
                     m.queue.clear();
+                    m.passes = 0;
+                    m.handoff = false;
                 }
             }
         }
@@ -290,8 +328,8 @@ pub fn check_counts(data: &[u8]) {
     let wg = WaitGroup::new();
     let mut wg_model = 0usize;
     let mut guards: Vec<WaitGuard> = Vec::new();
-    let mut latch_waits: Vec<Pin<Box<WaitZero<'_>>>> = Vec::new();
-    let mut wg_waits: Vec<Pin<Box<WaitZero<'_>>>> = Vec::new();
+    let mut latch_waits: Vec<PendingWait<'_>> = Vec::new();
+    let mut wg_waits: Vec<PendingWait<'_>> = Vec::new();
     for pair in ops.chunks(2) {
         let (op, arg) = (pair[0], pair.get(1).copied().unwrap_or(0));
         match op % 10 {
@@ -349,12 +387,13 @@ pub fn check_counts(data: &[u8]) {
                 } else {
                     wg_model == 0
                 };
-                assert_eq!(poll(f.as_mut()).is_ready(), zero);
+                let count = Arc::new(Count::default());
+                assert_eq!(poll_with(f.as_mut(), &count).is_ready(), zero);
                 if !zero {
                     if arg & 1 == 0 {
-                        latch_waits.push(f);
+                        latch_waits.push((f, count));
                     } else {
-                        wg_waits.push(f);
+                        wg_waits.push((f, count));
                     }
                 }
             }
@@ -364,8 +403,8 @@ pub fn check_counts(data: &[u8]) {
                     (&mut latch_waits, latch_model == 0),
                     (&mut wg_waits, wg_model == 0),
                 ] {
-                    if let Some(f) = waits.first_mut() {
-                        assert_eq!(poll(f.as_mut()).is_ready(), zero);
+                    if let Some((f, count)) = waits.first_mut() {
+                        assert_eq!(poll_with(f.as_mut(), count).is_ready(), zero);
                         if zero {
                             drop(waits.remove(0));
                         }
@@ -384,6 +423,17 @@ pub fn check_counts(data: &[u8]) {
         assert_eq!(latch.count(), latch_model);
         assert_eq!(latch.try_wait(), latch_model == 0);
         assert_eq!(wg.count(), wg_model);
+        // Reaching zero woke every wait that was pending on that count.
+        for (waits, zero) in [(&latch_waits, latch_model == 0), (&wg_waits, wg_model == 0)] {
+            if zero {
+                for (_, count) in waits {
+                    assert!(
+                        count.0.load(Ordering::Relaxed) > 0,
+                        "a pending wait not woken"
+                    );
+                }
+            }
+        }
     }
     let live = guards.len();
     drop(guards);

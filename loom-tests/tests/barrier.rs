@@ -139,3 +139,50 @@ fn reset_racing_waiters() {
         assert_eq!(a, c, "one released by a round its partner did not complete");
     });
 }
+
+/// More threads than parties: with one party every wait is its own round, and a thread that
+/// arrives while the other's action runs is counted into the next round, whose leader waits
+/// for that action to finish. Two rounds, two actions, two distinct generations.
+#[test]
+fn early_arrival_leads_the_next_round() {
+    model(3, || {
+        let trips = Arc::new(AtomicUsize::new(0));
+        let t = trips.clone();
+        let barrier = Arc::new(CyclicBarrier::with_action(1, move || {
+            t.fetch_add(1, Ordering::Relaxed);
+        }));
+        let other = {
+            let b = barrier.clone();
+            thread::spawn(move || b.wait().unwrap())
+        };
+        let mine = barrier.wait().unwrap();
+        let theirs = other.join().unwrap();
+        assert!(mine.is_leader() && theirs.is_leader());
+        assert_ne!(mine.generation(), theirs.generation());
+        assert_eq!(trips.load(Ordering::Relaxed), 2);
+    });
+}
+
+/// Three timed threads at a two-party barrier: one round may complete; the thread left over
+/// (possibly an early arrival for the next round) times out and breaks its round rather than
+/// waiting forever. Either two threads pass or none does.
+#[test]
+fn leftover_early_arrival_times_out() {
+    model(2, || {
+        let barrier = Arc::new(CyclicBarrier::new(2));
+        let hs: Vec<_> = (0..2)
+            .map(|_| {
+                let b = barrier.clone();
+                thread::spawn(move || b.wait_timeout(Duration::from_secs(3600)).is_ok())
+            })
+            .collect();
+        let mut passed = usize::from(barrier.wait_timeout(Duration::from_secs(3600)).is_ok());
+        for h in hs {
+            passed += usize::from(h.join().unwrap());
+        }
+        assert!(
+            passed == 0 || passed == 2,
+            "{passed} threads passed a two-party round"
+        );
+    });
+}

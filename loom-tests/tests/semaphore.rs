@@ -88,6 +88,30 @@ fn close_while_waiting() {
     });
 }
 
+/// `close` racing a release that would hand the only permit to a parked waiter: the waiter
+/// ends with the permit (granted before the close) or with `Closed`, never parked, and the
+/// permit is back at the end either way.
+#[test]
+fn close_racing_a_hand_off() {
+    model(3, || {
+        let sem = Arc::new(Semaphore::new(0));
+        let waiter = {
+            let sem = sem.clone();
+            thread::spawn(move || sem.acquire().map(drop))
+        };
+        let releaser = {
+            let sem = sem.clone();
+            thread::spawn(move || sem.add_permits(1))
+        };
+        sem.close();
+        let r = waiter.join().unwrap();
+        releaser.join().unwrap();
+        assert!(matches!(r, Ok(()) | Err(AcquireError::Closed)));
+        assert_eq!(sem.available_permits(), 1);
+        assert!(sem.try_acquire().is_err(), "closed");
+    });
+}
+
 /// Fair and barging: `acquire_many(2)` racing a stream of single acquires on two permits. All
 /// complete, and every permit comes back.
 #[test]

@@ -242,7 +242,9 @@ impl CyclicBarrier {
 
     /// Waits at most `timeout`. If it passes first, the round breaks: this thread gets
     /// [`WaitTimeoutError::Timeout`] and the others [`BrokenBarrier`]. If the round was
-    /// already complete, the wait still succeeds.
+    /// already complete, the wait still succeeds. A trip action cannot be interrupted: while
+    /// one runs (this thread's round is complete, or this thread arrived early for the next
+    /// round), the deadline waits for it to finish.
     pub fn wait_timeout(&self, timeout: Duration) -> Result<BarrierWaitResult, WaitTimeoutError> {
         self.wait_until(deadline_after(timeout))
     }
@@ -301,6 +303,9 @@ impl CyclicBarrier {
         if let Some(r) = wait::spin_poll(self.policy, past, &mut attempt) {
             return Some(r);
         }
+        if past() {
+            return attempt(); // one last look, without registering
+        }
         let policy = match self.policy {
             WaitPolicy::Spin => WaitPolicy::Spin,
             _ => WaitPolicy::Park,
@@ -355,7 +360,8 @@ impl CyclicBarrier {
     /// Runs the trip action as the leader of the current round. If it panics, breaks the
     /// round and resumes the panic.
     fn run_action(&self) {
-        IN_ACTION.with(|c| c.set(self as *const Self as usize));
+        // Saved and restored: an action may itself lead a round of another barrier.
+        let outer = IN_ACTION.with(|c| c.replace(self as *const Self as usize));
         let ran = panic::catch_unwind(AssertUnwindSafe(|| {
             self.action.with_mut(|a| {
                 // SAFETY: only the current round's leader touches the action (see the
@@ -366,7 +372,7 @@ impl CyclicBarrier {
                 }
             })
         }));
-        IN_ACTION.with(|c| c.set(0));
+        IN_ACTION.with(|c| c.set(outer));
         if let Err(payload) = ran {
             // Break the round, counting ourselves out. No one else can have broken it: a
             // full round cannot time out, and `reset` waits for a full round to finish.
@@ -521,7 +527,11 @@ impl CyclicBarrier {
     }
 
     fn not_in_action(&self, what: &str) {
-        if self.has_action && IN_ACTION.with(|c| c.get()) == self as *const Self as usize {
+        // `try_with`: from a thread-local destructor the check is skipped, not a panic.
+        let running = IN_ACTION
+            .try_with(|c| c.get() == self as *const Self as usize)
+            .unwrap_or(false);
+        if self.has_action && running {
             panic!("CyclicBarrier::{what} called from the barrier's own trip action");
         }
     }

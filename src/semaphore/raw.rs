@@ -173,7 +173,7 @@ impl RawSemaphore {
         // or `grant_head`). Cannot overflow: free permits never exceed `total`.
         let prev = self.state.fetch_add(n << SHIFT, Ordering::Release);
         if prev & QUEUED != 0 {
-            self.distribute();
+            self.distribute(true);
         }
     }
 
@@ -279,14 +279,16 @@ impl RawSemaphore {
     }
 
     /// Hands free permits to queued waiters, oldest first, until the head cannot be served.
-    /// Wakes each outside the lock; if a waker panics, the rest are still served.
+    /// Wakes each outside the lock; if a waker panics, the rest are still served (a second
+    /// panicking waker, during that unwinding, aborts the process). `release`: called for a
+    /// release, so a head left unserved counts as passed over.
     #[cold]
-    fn distribute(&self) {
-        let rest = OnUnwind(|| self.distribute());
+    fn distribute(&self, release: bool) {
+        let rest = OnUnwind(|| self.distribute(release));
         loop {
             let wake = {
                 let mut w = self.lock();
-                self.grant_head(&mut w, true)
+                self.grant_head(&mut w, release)
             };
             match wake {
                 Some(wake) => wake.wake(),
@@ -299,10 +301,10 @@ impl RawSemaphore {
     /// Wakes a waiter that was just granted its permits, then serves whoever else the free
     /// permits cover, even if the waker panics.
     fn wake_then_distribute(&self, wake: Wake) {
-        let rest = OnUnwind(|| self.distribute());
+        let rest = OnUnwind(|| self.distribute(false));
         wake.wake();
         core::mem::forget(rest);
-        self.distribute();
+        self.distribute(false);
     }
 
     /// Links `node` (whose payload is the permits it wants) at the back of the queue, unless
@@ -334,7 +336,7 @@ impl RawSemaphore {
         match granted {
             (Some(_ours), true) => {
                 // Ours: no need to wake ourselves. Permits left over may serve the next head.
-                self.distribute();
+                self.distribute(false);
                 Some(Outcome::Acquired)
             }
             (Some(wake), false) => {
@@ -359,6 +361,7 @@ impl RawSemaphore {
         );
         let (removed, granted, displaced) = {
             let mut w = self.lock();
+            let was_head = w.queue.is_front(node);
             // SAFETY: forwarded caller contract: the node is linked here or was completed by
             // this queue (then `remove` only reports how).
             let (removed, displaced) = unsafe { w.queue.remove(node) };
@@ -366,7 +369,9 @@ impl RawSemaphore {
             // last waiter: either way the head may have changed.
             let granted = match removed {
                 Notified::No => {
-                    w.passes = 0;
+                    if was_head {
+                        w.passes = 0; // the new head has not been passed over yet
+                    }
                     self.grant_head(&mut w, false)
                 }
                 Notified::Yes(_) => None,
@@ -513,7 +518,8 @@ impl RawSemaphore {
 }
 
 /// Runs its closure if dropped while the thread unwinds: finishes a job (waking, draining) that
-/// a panicking waker interrupted, so no waiter is left behind.
+/// a panicking waker interrupted, so no waiter is left behind. (A second waker panicking
+/// during that unwinding aborts the process, as any panic in a destructor while unwinding.)
 struct OnUnwind<F: FnMut()>(F);
 
 impl<F: FnMut()> Drop for OnUnwind<F> {

@@ -234,6 +234,11 @@ impl<P> WaitQueue<P> {
         self.len -= 1;
     }
 
+    /// True if `node` is the oldest waiter.
+    pub fn is_front(&self, node: &Waiter<P>) -> bool {
+        ptr::eq(self.head, node)
+    }
+
     /// Runs `f` on the payload of the oldest waiter, if any, leaving it linked.
     pub fn with_front<R>(&mut self, f: impl FnOnce(&mut P) -> R) -> Option<R> {
         if self.head.is_null() {
