@@ -100,6 +100,18 @@ mod imp {
             f(self.0.get())
         }
     }
+
+    /// `global!(name: Type = init)` defines `fn name() -> &'static Type`, initialized on first
+    /// use. (Under loom it is re-created for every model execution.)
+    macro_rules! global {
+        ($name:ident: $t:ty = $init:expr) => {
+            fn $name() -> &'static $t {
+                static CELL: std::sync::OnceLock<$t> = std::sync::OnceLock::new();
+                CELL.get_or_init(|| $init)
+            }
+        };
+    }
+    pub(crate) use global;
 }
 
 #[cfg(lockgate_loom)]
@@ -149,6 +161,20 @@ mod imp {
             }
         }
     }
+
+    /// `global!(name: Type = init)`: a lazily built global, re-created for every model
+    /// execution (loom's `lazy_static!`), so no loom object outlives its execution.
+    macro_rules! global {
+        ($name:ident: $t:ty = $init:expr) => {
+            fn $name() -> &'static $t {
+                loom::lazy_static! {
+                    static ref CELL: $t = $init;
+                }
+                &CELL
+            }
+        };
+    }
+    pub(crate) use global;
 }
 
 pub(crate) use imp::*;
