@@ -101,3 +101,17 @@ fn counts_generated() {
         checkers::check_counts(&input);
     }
 }
+
+#[test]
+fn pool_seed_corpus() {
+    for input in seeds("pool") {
+        checkers::check_pool(&input);
+    }
+}
+
+#[test]
+fn pool_generated() {
+    for input in inputs(0x6A09_E667_F3BC_C909, 3000, 200) {
+        checkers::check_pool(&input);
+    }
+}

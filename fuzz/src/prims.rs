@@ -443,3 +443,114 @@ pub fn check_counts(data: &[u8]) {
         "every guard calls done on drop"
     );
 }
+
+/// ObjectPool op sequences against a counter model: one thread, so its slot and the shared
+/// ring are exact (`get` takes the slot, then the ring, then the factory; a return resets,
+/// validates, then fills the slot, then the ring, then drops). Checks every counter, the
+/// ring's fill (never above capacity) and that the reset ran on every return.
+pub fn check_pool(data: &[u8]) {
+    use lockgate::pool::{flush_thread_caches, ObjectPool, Pooled};
+    let Some((&first, ops)) = data.split_first() else {
+        return;
+    };
+    let capacity = 1 + first as usize % 4;
+    let resets = Arc::new(AtomicUsize::new(0));
+    let r = resets.clone();
+    // Objects are (value, good); validation keeps only good ones; reset sets value to 0.
+    let pool = ObjectPool::with_reset(
+        || (0u8, true),
+        move |o: &mut (u8, bool)| {
+            r.fetch_add(1, Ordering::Relaxed);
+            o.0 = 0;
+        },
+        capacity,
+    )
+    .with_validation(|o| o.1);
+    let (mut local, mut shared) = (false, 0usize);
+    let (mut created, mut reused, mut full, mut discarded, mut returns) = (0, 0, 0, 0, 0usize);
+    let mut out: Vec<Pooled<'_, (u8, bool)>> = Vec::new();
+    for pair in ops.chunks(2) {
+        let (op, arg) = (pair[0], pair.get(1).copied().unwrap_or(0));
+        match op % 6 {
+            0 | 1 => {
+                let idle = local || shared > 0;
+                let got = if op % 6 == 0 {
+                    Some(pool.get())
+                } else {
+                    pool.try_get()
+                };
+                match got {
+                    Some(o) => {
+                        assert_eq!(o.0, 0, "a returned object was not reset");
+                        if local {
+                            local = false;
+                            reused += 1;
+                        } else if shared > 0 {
+                            shared -= 1;
+                            reused += 1;
+                        } else {
+                            created += 1;
+                        }
+                        out.push(o);
+                    }
+                    None => assert!(!idle, "try_get missed an idle object"),
+                }
+            }
+            2 => {
+                if !out.is_empty() {
+                    let o = out.swap_remove(arg as usize % out.len());
+                    returns += 1;
+                    if !o.1 {
+                        discarded += 1;
+                    } else if !local {
+                        local = true;
+                    } else if shared < capacity {
+                        shared += 1;
+                    } else {
+                        full += 1;
+                    }
+                    drop(o);
+                }
+            }
+            3 => {
+                if !out.is_empty() {
+                    let i = arg as usize % out.len();
+                    out[i].0 = arg;
+                    if arg % 5 == 0 {
+                        out[i].1 = false;
+                    }
+                }
+            }
+            4 => {
+                if !out.is_empty() {
+                    let o = out.swap_remove(arg as usize % out.len());
+                    let _kept = o.detach();
+                }
+            }
+            _ => {
+                flush_thread_caches();
+                if local {
+                    local = false;
+                    if shared < capacity {
+                        shared += 1;
+                    } else {
+                        full += 1;
+                    }
+                }
+            }
+        }
+        let s = pool.stats();
+        assert_eq!(
+            (s.created, s.reused, s.dropped_full, s.discarded),
+            (created, reused, full, discarded),
+            "counters"
+        );
+        assert_eq!(pool.shared_idle(), shared);
+        assert!(shared <= capacity);
+        assert_eq!(
+            resets.load(Ordering::Relaxed),
+            returns,
+            "reset on every return"
+        );
+    }
+}

@@ -56,19 +56,38 @@ impl ThreadState {
     }
 }
 
-impl Drop for ThreadState {
-    fn drop(&mut self) {
-        // Flush first, then give the index back: a new owner of the index finds every slot
-        // of it empty.
+impl ThreadState {
+    /// Moves this thread's cached objects back to their pools' shared rings.
+    fn flush(&self) {
+        // Taken out first: a flush drops objects (user code), which may use a pool again.
         let pools = core::mem::take(&mut *self.pools.borrow_mut());
         for pool in pools {
             if let Some(pool) = pool.upgrade() {
                 pool.flush(self.index);
             }
         }
+    }
+}
+
+impl Drop for ThreadState {
+    fn drop(&mut self) {
+        // Loom drops thread-locals outside its model execution, where no loom object may be
+        // touched; loom models call `flush_thread` at the end of a thread instead, which runs
+        // the same flush.
+        if cfg!(lockgate_loom) {
+            return;
+        }
+        // Flush first, then give the index back: a new owner of the index finds every slot
+        // of it empty.
+        self.flush();
         let mut ix = indices().lock().unwrap_or_else(|e| e.into_inner());
         ix.free.push(self.index);
     }
+}
+
+/// Flushes the calling thread's cached objects in every pool (see `ObjectPool`'s docs).
+pub(super) fn flush_thread() {
+    let _ = STATE.try_with(|s| s.flush());
 }
 
 thread_local! {

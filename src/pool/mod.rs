@@ -31,6 +31,13 @@ use crate::queue::RingQueue;
 use crate::sync::{self, AtomicU64, Ordering, StdArc, UnsafeCell};
 use local::Flush;
 
+/// Moves every object the calling thread has cached in any pool back to that pool's shared
+/// ring (dropping it if the ring is full). Threads do this by themselves when they exit; call
+/// it to hand objects back early, for example before a thread sleeps for a long time.
+pub fn flush_thread_caches() {
+    local::flush_thread();
+}
+
 /// How many objects a pool created, handed out again, and threw away.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PoolStats {
