@@ -13,6 +13,9 @@
 //! same number of acquire+release pairs, barriers a fiftieth as many rounds, a thousandth when
 //! oversubscribed).
 
+use lockgate_benches::pool::{
+    pool_pairs, pool_shapes, ArrayQueuePool, BoxAlloc, Linear, MutexVec, Obj, Pool,
+};
 use lockgate_benches::sync_prims::{
     barrier_rounds, barrier_shapes, sem_pairs, sem_shapes, Bar, CondvarSem, LockgateFair,
     NaiveSpin, Sem,
@@ -73,6 +76,10 @@ fn compare(group: &str, impls: Vec<(&str, Op)>, n: u64, rounds: usize) {
 
 fn sem<S: Sem + 'static>(t: usize, p: usize) -> Op {
     Box::new(move |n| sem_pairs::<S>(t, p, n))
+}
+
+fn pool<P: Pool + 'static>(t: usize) -> Op {
+    Box::new(move |n| pool_pairs::<P>(t, n))
 }
 
 fn bar<B: Bar + 'static>(t: usize) -> Op {
@@ -157,6 +164,19 @@ fn main() {
             // Oversubscribed, the naive barrier takes milliseconds a round: fewer rounds there.
             let n = if t > cores { items / 1000 } else { items / 50 };
             compare(&group, impls, n, rounds);
+        }
+    }
+    for t in pool_shapes() {
+        let group = format!("pool/{t}t");
+        if wanted(&group) {
+            let impls: Vec<(&str, Op)> = vec![
+                ("lockgate", pool::<lockgate::pool::ObjectPool<Box<Obj>>>(t)),
+                ("Mutex<Vec>", pool::<MutexVec>(t)),
+                ("ArrayQueue", pool::<ArrayQueuePool>(t)),
+                ("lockfree-object-pool", pool::<Linear>(t)),
+                ("Box alloc", pool::<BoxAlloc>(t)),
+            ];
+            compare(&group, impls, items, rounds);
         }
     }
 }
