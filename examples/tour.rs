@@ -3,14 +3,15 @@
 //! So far: the channel sections ("Конвейер" and "Вентилятор"): the generator → square →
 //! filter pipeline, the same pipeline cancelled after two values, and fan-out/fan-in; the
 //! semaphore ("Семафор": ten workers, at most three at once, and the acquire with a timeout);
-//! and the barriers ("Барьер" on a latch, "Циклический барьер" with its trigger). Later
-//! sections (worker pool, pub-sub, futures, context, object pool) join as their primitives
-//! land. Sleeps are shortened from the seed's seconds to milliseconds.
+//! the barriers ("Барьер" on a latch, "Циклический барьер" with its trigger); and both object
+//! pools ("Пул объектов": buffers, and connections cleaned up on return). Later sections
+//! (worker pool, pub-sub, futures, context) join as their primitives land. Sleeps are shortened from the seed's seconds to milliseconds.
 //!
 //! Run with `cargo run --release --example tour`.
 
 use lockgate::barrier::{CyclicBarrier, Latch, WaitGroup};
 use lockgate::channel::{bounded, Receiver};
+use lockgate::pool::ObjectPool;
 use lockgate::semaphore::Semaphore;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -237,6 +238,57 @@ fn cyclic_barrier() {
     });
 }
 
+/// The seed's buffer pool: the second `get` reuses the first buffer, so the factory runs once.
+fn buffer_pool() {
+    println!("== Object pool: buffers");
+    let pool = ObjectPool::new(
+        || {
+            println!("Creating new buffer");
+            String::new()
+        },
+        10,
+    );
+    let mut buf1 = pool.get();
+    buf1.push_str("Hello");
+    println!("Buffer 1: {}", *buf1);
+    buf1.clear(); // the seed's buf1.Reset() before Put
+    drop(buf1); // Put
+    let mut buf2 = pool.get(); // buf1 again: no "Creating new buffer"
+    buf2.push_str("World");
+    println!("Buffer 2: {}", *buf2);
+    assert_eq!(pool.stats().created, 1);
+}
+
+/// The seed's connection pool with cleanup: the reset runs on return, so the reused
+/// connection is no longer in use.
+fn connection_pool() {
+    println!("== Object pool with cleanup: connections");
+    struct FakeDbConn {
+        id: u32,
+        in_use: bool,
+    }
+    let next = AtomicUsize::new(0);
+    let pool = ObjectPool::with_reset(
+        move || {
+            let id = 100 + 7 * next.fetch_add(1, Ordering::SeqCst) as u32;
+            println!("Opening database connection");
+            FakeDbConn { id, in_use: false }
+        },
+        |conn: &mut FakeDbConn| {
+            println!("Resetting connection {}", conn.id);
+            conn.in_use = false;
+        },
+        5,
+    );
+    let mut conn1 = pool.get();
+    conn1.in_use = true;
+    println!("Using connection {}", conn1.id);
+    drop(conn1); // Put: the reset runs
+    let conn2 = pool.get();
+    println!("Reusing connection {}, in use: {}", conn2.id, conn2.in_use);
+    assert!(!conn2.in_use);
+}
+
 fn main() {
     pipeline();
     pipeline_with_cancel();
@@ -245,4 +297,6 @@ fn main() {
     semaphore_with_timeout();
     barrier();
     cyclic_barrier();
+    buffer_pool();
+    connection_pool();
 }

@@ -10,6 +10,9 @@
 //! |---|---|---|
 //! | [`queue`] | [`RingQueue`](queue::RingQueue): bounded lock-free MPMC ring; [`ScqQueue`](queue::ScqQueue): the same on SCQ for heavy contention | the buffer under every channel |
 //! | [`channel`] | [`bounded`](channel::bounded): blocking + async MPMC channel; `bounded(0)` is Go's unbuffered channel | pipeline, fan-out, fan-in |
+//! | [`semaphore`] | [`Semaphore`](semaphore::Semaphore): counting semaphore, one atomic word, FIFO hand-off, RAII permits | "Семафор" |
+//! | [`barrier`] | [`Latch`](barrier::Latch), [`WaitGroup`](barrier::WaitGroup), [`CyclicBarrier`](barrier::CyclicBarrier) | "Барьер", "Циклический барьер", `sync.WaitGroup` |
+//! | [`pool`] | [`ObjectPool`](pool::ObjectPool): a private slot per thread over a shared lock-free ring | "Пул объектов" |
 //! | [`WaitPolicy`] | how blocking calls wait: spin, adaptive, park | every blocking call |
 //!
 //! # Example
