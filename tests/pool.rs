@@ -125,7 +125,9 @@ fn detach_keeps_the_object() {
 
 #[test]
 fn validation_refuses_objects() {
-    let pool = ObjectPool::new(Vec::<u8>::new, 4).with_validation(|v| v.capacity() <= 16);
+    let pool = ObjectPool::builder(Vec::<u8>::new, 4)
+        .validate(|v| v.capacity() <= 16)
+        .build();
     let mut big = pool.get();
     big.reserve(1024);
     drop(big); // too big to keep
@@ -208,30 +210,37 @@ fn stress_every_object_dropped_once() {
     let pools: Vec<_> = (0..3).map(|i| tracked_pool(2 + i)).collect();
     let (tx, rx) = lockgate::channel::bounded(64);
     thread::scope(|s| {
-        for t in 0..8usize {
-            let (pools, tx) = (&pools, tx.clone());
-            s.spawn(move || {
-                for r in 0..5_000usize {
-                    let (pool, _) = &pools[(t + r) % pools.len()];
-                    let mut a = pool.get();
-                    a.id += 0;
-                    if r % 3 == 0 {
-                        let b = pool.get();
-                        drop(a);
-                        drop(b);
-                    } else if r % 101 == 0 {
-                        // Hand a detached object to another thread to drop.
-                        tx.send(a.detach()).unwrap();
+        let workers: Vec<_> = (0..8usize)
+            .map(|t| {
+                let (pools, tx) = (&pools, tx.clone());
+                s.spawn(move || {
+                    for r in 0..5_000usize {
+                        let (pool, _) = &pools[(t + r) % pools.len()];
+                        let a = pool.get();
+                        if r % 3 == 0 {
+                            let b = pool.get();
+                            drop(a);
+                            drop(b);
+                        } else if r % 101 == 0 {
+                            // Hand a detached object to another thread to drop.
+                            tx.send(a.detach()).unwrap();
+                        }
                     }
-                }
-            });
-        }
+                })
+            })
+            .collect();
         drop(tx);
-        s.spawn(move || {
+        let sink = s.spawn(move || {
             for obj in rx.iter() {
                 drop(obj);
             }
         });
+        // Explicit joins wait for each thread's exit flush (a scope's implicit join does not),
+        // so no flush still holds a pool when it is dropped below.
+        for w in workers {
+            w.join().unwrap();
+        }
+        sink.join().unwrap();
     });
     for (pool, alive) in pools {
         let s = pool.stats();
@@ -274,4 +283,66 @@ fn thread_churn_conserves_objects() {
     assert!(pool.stats().reused > 0);
     drop(pool);
     assert_eq!(alive.load(Ordering::SeqCst), 0);
+}
+
+/// More threads at once than the pool has slots: the threads without one use the shared ring
+/// and the shared counters, and nothing is lost.
+#[test]
+fn threads_beyond_the_slots_use_the_shared_ring() {
+    let _w = Watchdog::new("threads_beyond_the_slots_use_the_shared_ring", 60);
+    let (pool, alive) = tracked_pool(1024);
+    let n = pool.slots() + 8;
+    let all_in = std::sync::Barrier::new(n);
+    thread::scope(|s| {
+        let hs: Vec<_> = (0..n)
+            .map(|_| {
+                s.spawn(|| {
+                    let o = pool.get(); // every thread holds its thread index meanwhile
+                    all_in.wait();
+                    drop(o);
+                    drop(pool.get());
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+    });
+    let st = pool.stats();
+    assert_eq!(st.created as usize, alive.load(Ordering::SeqCst));
+    assert_eq!(
+        pool.shared_idle(),
+        alive.load(Ordering::SeqCst),
+        "all flushed or shared"
+    );
+    assert!(st.created as usize >= n, "each thread held one at once");
+    drop(pool);
+    assert_eq!(alive.load(Ordering::SeqCst), 0);
+}
+
+/// A `Pooled` moved to another thread goes back through that thread.
+#[test]
+fn pooled_dropped_on_another_thread() {
+    let (pool, alive) = tracked_pool(4);
+    let o = pool.get();
+    thread::scope(|s| {
+        s.spawn(move || drop(o)).join().unwrap();
+    });
+    assert_eq!(pool.shared_idle(), 1, "flushed by that thread's exit");
+    drop(pool);
+    assert_eq!(alive.load(Ordering::SeqCst), 0);
+}
+
+/// A reset that panics while the thread is already unwinding is swallowed (a second panic
+/// would abort): the object is discarded, the first panic continues.
+#[test]
+fn panicking_reset_during_unwinding_is_contained() {
+    let pool = ObjectPool::with_reset(|| 0u32, |_: &mut u32| panic!("reset bomb"), 4);
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        let _o = pool.get();
+        panic!("first");
+    }));
+    let msg = *r.unwrap_err().downcast::<&str>().unwrap();
+    assert_eq!(msg, "first");
+    assert_eq!(pool.stats().discarded, 1);
 }

@@ -457,15 +457,13 @@ pub fn check_pool(data: &[u8]) {
     let resets = Arc::new(AtomicUsize::new(0));
     let r = resets.clone();
     // Objects are (value, good); validation keeps only good ones; reset sets value to 0.
-    let pool = ObjectPool::with_reset(
-        || (0u8, true),
-        move |o: &mut (u8, bool)| {
+    let pool = ObjectPool::builder(|| (0u8, true), capacity)
+        .reset(move |o: &mut (u8, bool)| {
             r.fetch_add(1, Ordering::Relaxed);
             o.0 = 0;
-        },
-        capacity,
-    )
-    .with_validation(|o| o.1);
+        })
+        .validate(|o| o.1)
+        .build();
     let (mut local, mut shared) = (false, 0usize);
     let (mut created, mut reused, mut full, mut discarded, mut returns) = (0, 0, 0, 0, 0usize);
     let mut out: Vec<Pooled<'_, (u8, bool)>> = Vec::new();

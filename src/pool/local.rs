@@ -29,13 +29,19 @@ pub(super) trait Flush: Send + Sync {
 struct Indices {
     free: Vec<usize>,
     next: usize,
+    /// Ids handed to thread states so far; an id is never reused (0 means none).
+    ids: u64,
 }
 
-global!(indices: Mutex<Indices> = Mutex::new(Indices { free: Vec::new(), next: 0 }));
+global!(indices: Mutex<Indices> = Mutex::new(Indices { free: Vec::new(), next: 0, ids: 0 }));
 
 /// This thread's index and the pools it has cached objects in.
 struct ThreadState {
     index: usize,
+    /// Unique among all thread states ever: a slot remembers which state registered it, so a
+    /// new owner of the index (or a thread whose registry lost an entry to a panicking flush)
+    /// registers again.
+    id: u64,
     pools: RefCell<Vec<Weak<dyn Flush>>>,
 }
 
@@ -49,8 +55,10 @@ impl ThreadState {
                 ix.next - 1
             }
         };
+        ix.ids += 1;
         ThreadState {
             index,
+            id: ix.ids,
             pools: RefCell::new(Vec::new()),
         }
     }
@@ -71,9 +79,10 @@ impl ThreadState {
 
 impl Drop for ThreadState {
     fn drop(&mut self) {
-        // Loom drops thread-locals outside its model execution, where no loom object may be
-        // touched; loom models call `flush_thread` at the end of a thread instead, which runs
-        // the same flush.
+        // Not under loom: loom drops a spawned thread's locals after `join` was notified (so a
+        // flush would race the joining thread, unlike a real exit) and the main thread's after
+        // its lazy statics (so `indices()` would panic). Loom models call `flush_thread` at the
+        // end of a thread instead, which runs the same flush.
         if cfg!(lockgate_loom) {
             return;
         }
@@ -96,10 +105,10 @@ thread_local! {
     static STATE: ThreadState = ThreadState::new();
 }
 
-/// This thread's index, or `None` while its thread-locals are being torn down.
+/// This thread's index and state id, or `None` while its thread-locals are being torn down.
 #[inline]
-pub(super) fn thread_index() -> Option<usize> {
-    STATE.try_with(|s| s.index).ok()
+pub(super) fn thread_index() -> Option<(usize, u64)> {
+    STATE.try_with(|s| (s.index, s.id)).ok()
 }
 
 /// Records that this thread caches objects in `pool`, so that its exit flushes them. Drops

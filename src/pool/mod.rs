@@ -9,9 +9,13 @@
 //!
 //! Algorithm: Go's `sync.Pool` keeps one private object per P in front of a shared list; here
 //! each live thread gets a small index (see `local.rs`) and each pool a slot per index, padded
-//! to its own cache line. A get/put pair on one thread touches only that line, so pairs on
-//! many threads share nothing; the shared ring is a [`RingQueue`]. Counters live in the
-//! slots too and are summed when read.
+//! to its own cache line. In the steady state (a get that finds the thread's object, a put
+//! that finds its slot empty) a pair touches that line, the thread-local state and the pool's
+//! read-only fields, so pairs on many threads share nothing; a get that finds the slot empty
+//! goes to the shared ring, a [`RingQueue`], and the first put after a thread's flush
+//! registers the pool (a weak handle: one shared RMW). Counters live in the slots too and are
+//! summed when read. Objects dropped by a thread's exit flush run their `Drop` inside a
+//! thread-local destructor, where a panic aborts.
 //!
 //! Bounds: the shared ring holds at most `capacity` idle objects and each slot at most one, so
 //! at most `capacity + slots()` objects sit idle. A thread that exits moves its cached object
@@ -45,7 +49,8 @@ pub struct PoolStats {
     pub created: u64,
     /// `get`s served by an idle object instead of the factory.
     pub reused: u64,
-    /// Objects dropped on return because the thread's slot and the shared ring were full.
+    /// Objects dropped on return (or by a thread's exit flush) because the thread's slot and
+    /// the shared ring were full.
     pub dropped_full: u64,
     /// Objects dropped on return because validation refused them or the reset panicked.
     pub discarded: u64,
@@ -104,8 +109,9 @@ struct Slot<T> {
     /// (or by whoever holds the pool exclusively, when it drops), and never while user code
     /// runs, so no reference to it outlives a method of `Slot`.
     obj: UnsafeCell<Option<T>>,
-    /// Whether the owner has registered this pool for its exit flush. Same guard as `obj`.
-    registered: UnsafeCell<bool>,
+    /// The id of the thread state that registered this pool for its exit flush (0: none).
+    /// Same guard as `obj`.
+    registered: UnsafeCell<u64>,
     counters: Counters,
 }
 
@@ -119,7 +125,7 @@ impl<T> Slot<T> {
     fn new() -> Self {
         Slot {
             obj: UnsafeCell::new(None),
-            registered: UnsafeCell::new(false),
+            registered: UnsafeCell::new(0),
             counters: Counters::default(),
         }
     }
@@ -149,14 +155,14 @@ impl<T> Slot<T> {
 
     /// # Safety
     /// As [`Slot::take`].
-    unsafe fn registered(&self) -> bool {
+    unsafe fn registered(&self) -> u64 {
         // SAFETY: owner-only access (caller contract).
         self.registered.with(|r| unsafe { *r })
     }
 
     /// # Safety
     /// As [`Slot::take`].
-    unsafe fn set_registered(&self, value: bool) {
+    unsafe fn set_registered(&self, value: u64) {
         // SAFETY: owner-only access (caller contract).
         self.registered.with_mut(|r| unsafe { *r = value })
     }
@@ -181,7 +187,7 @@ impl<T: Send> Flush for Inner<T> {
         let slot = &self.slots[index];
         // SAFETY: called by the exiting thread that holds `index`, before it gives it back.
         let obj = unsafe {
-            slot.set_registered(false);
+            slot.set_registered(0);
             slot.take()
         };
         if let Some(obj) = obj {
@@ -251,16 +257,17 @@ impl<T: Send + 'static> ObjectPool<T> {
         Self::build(Box::new(factory), Some(Box::new(reset)), None, capacity)
     }
 
-    /// The same pool, keeping a returned object only if `validate` accepts it (after the
-    /// reset); refused objects are dropped and counted as discarded.
-    pub fn with_validation(self, validate: impl Fn(&T) -> bool + Send + Sync + 'static) -> Self {
-        let inner = StdArc::into_inner(self.inner).expect("a new pool has one handle");
-        Self::build(
-            inner.factory,
-            inner.reset,
-            Some(Box::new(validate)),
-            inner.shared.capacity(),
-        )
+    /// A builder, for a pool with validation as well as (or instead of) a reset.
+    pub fn builder(
+        factory: impl Fn() -> T + Send + Sync + 'static,
+        capacity: usize,
+    ) -> PoolBuilder<T> {
+        PoolBuilder {
+            factory: Box::new(factory),
+            reset: None,
+            validate: None,
+            capacity,
+        }
     }
 
     fn build(
@@ -286,10 +293,16 @@ impl<T: Send + 'static> ObjectPool<T> {
 }
 
 impl<T: Send + 'static> ObjectPool<T> {
+    /// The calling thread's slot and state id, if it has a slot.
+    #[inline]
+    fn slot_and_id(&self) -> Option<(&Slot<T>, u64)> {
+        local::thread_index().and_then(|(i, id)| self.inner.slots.get(i).map(|s| (&**s, id)))
+    }
+
     /// The calling thread's slot, if it has one.
     #[inline]
     fn slot(&self) -> Option<&Slot<T>> {
-        local::thread_index().and_then(|i| self.inner.slots.get(i).map(|s| &**s))
+        self.slot_and_id().map(|(s, _)| s)
     }
 
     fn count(&self, slot: Option<&Slot<T>>, which: Stat) {
@@ -341,10 +354,23 @@ impl<T: Send + 'static> ObjectPool<T> {
     /// Takes an object back: reset, validate, then cache it (slot, else shared ring, else
     /// drop).
     fn put(&self, mut obj: T) {
-        let slot = self.slot();
-        if let Some(reset) = &self.inner.reset {
-            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| reset(&mut obj))) {
-                // The object may be half reset: never hand it out again.
+        let mine = self.slot_and_id();
+        let slot = mine.map(|(s, _)| s);
+        // A panicking reset or validation drops the object (it may be half reset) and
+        // propagates, unless the thread is already unwinding (a second panic would abort).
+        let checked = panic::catch_unwind(AssertUnwindSafe(|| {
+            if let Some(reset) = &self.inner.reset {
+                reset(&mut obj);
+            }
+            self.inner.validate.as_ref().map_or(true, |v| v(&obj))
+        }));
+        match checked {
+            Ok(true) => {}
+            Ok(false) => {
+                self.count(slot, Stat::Discarded);
+                return;
+            }
+            Err(payload) => {
                 self.count(slot, Stat::Discarded);
                 drop(obj);
                 if !sync::panicking() {
@@ -353,15 +379,9 @@ impl<T: Send + 'static> ObjectPool<T> {
                 return;
             }
         }
-        if let Some(validate) = &self.inner.validate {
-            if !validate(&obj) {
-                self.count(slot, Stat::Discarded);
-                return;
-            }
-        }
-        let obj = match slot {
+        let obj = match mine {
             // SAFETY: the slot of the index this thread holds.
-            Some(s) => match unsafe { self.cache_locally(s, obj) } {
+            Some((s, id)) => match unsafe { self.cache_locally(s, id, obj) } {
                 Ok(()) => return,
                 Err(obj) => obj,
             },
@@ -374,17 +394,17 @@ impl<T: Send + 'static> ObjectPool<T> {
     }
 
     /// # Safety
-    /// `s` is the slot of the index this thread holds.
+    /// `s` is the slot of the index this thread holds, and `id` its thread state's id.
     #[inline]
-    unsafe fn cache_locally(&self, s: &Slot<T>, obj: T) -> Result<(), T> {
+    unsafe fn cache_locally(&self, s: &Slot<T>, id: u64, obj: T) -> Result<(), T> {
         // SAFETY: forwarded caller contract.
-        if !unsafe { s.registered() } {
+        if unsafe { s.registered() } != id {
             let weak = StdArc::downgrade(&self.inner) as std::sync::Weak<dyn Flush>;
             if !local::register(weak) {
                 return Err(obj); // the thread is exiting: nothing may stay in its slot
             }
             // SAFETY: as above.
-            unsafe { s.set_registered(true) };
+            unsafe { s.set_registered(id) };
         }
         // SAFETY: as above.
         unsafe { s.put(obj) }
@@ -414,6 +434,46 @@ impl<T: Send + 'static> ObjectPool<T> {
     /// The number of per-thread slots: at most `capacity() + slots()` objects sit idle.
     pub fn slots(&self) -> usize {
         self.inner.slots.len()
+    }
+}
+
+/// Builds an [`ObjectPool`] with any of a reset and a validation; see
+/// [`ObjectPool::builder`].
+pub struct PoolBuilder<T> {
+    factory: Factory<T>,
+    reset: Option<Reset<T>>,
+    validate: Option<Validate<T>>,
+    capacity: usize,
+}
+
+impl<T: Send + 'static> PoolBuilder<T> {
+    /// Runs `reset` on every object given back (before validation).
+    pub fn reset(mut self, reset: impl Fn(&mut T) + Send + Sync + 'static) -> Self {
+        self.reset = Some(Box::new(reset));
+        self
+    }
+
+    /// Keeps a returned object only if `validate` accepts it; refused objects are dropped and
+    /// counted as discarded. A panicking validation counts as a refusal and propagates.
+    pub fn validate(mut self, validate: impl Fn(&T) -> bool + Send + Sync + 'static) -> Self {
+        self.validate = Some(Box::new(validate));
+        self
+    }
+
+    /// The pool.
+    ///
+    /// # Panics
+    /// As [`ObjectPool::new`].
+    pub fn build(self) -> ObjectPool<T> {
+        ObjectPool::build(self.factory, self.reset, self.validate, self.capacity)
+    }
+}
+
+impl<T> fmt::Debug for PoolBuilder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolBuilder")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
     }
 }
 
