@@ -1,0 +1,356 @@
+//! One subscriber's queue: a bounded ring, a wait list for the subscriber, one for
+//! publishers blocked on it (the `Block` policy), a lost-message counter and a closed flag.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::CachePadded;
+
+use super::error::{RecvError, RecvTimeoutError, TryRecvError};
+use super::{Overflow, Shared};
+use crate::queue::RingQueue;
+use crate::sync::{AtomicBool, AtomicU64, Ordering, StdArc};
+use crate::wait::{self, deadline_after, WaitList, WaitPolicy, Waiter, CLOSED};
+
+pub(super) struct SubQueue<T> {
+    queue: RingQueue<T>,
+    /// The subscriber waiting for a message. Padded: publishers read its waiter count on
+    /// every delivery.
+    readers: CachePadded<WaitList<()>>,
+    /// Publishers waiting for room (`Overflow::Block`).
+    writers: CachePadded<WaitList<()>>,
+    /// Messages for this subscriber lost to overflow. Relaxed: a statistic, and the lag
+    /// report it feeds promises nothing about order.
+    lost: AtomicU64,
+    /// Set once, by unsubscribe or close. SeqCst: it is the condition write both wait lists'
+    /// waiters re-check (see `WaitList::has_waiters`).
+    closed: AtomicBool,
+    /// Set once, when the subscription is dropped: nobody will read, so whatever is queued
+    /// is dropped at once rather than when the epoch collector frees the old topic maps that
+    /// still point here. SeqCst, for the drain hand-shake in `deliver` and `leave`.
+    gone: AtomicBool,
+}
+
+impl<T> SubQueue<T> {
+    pub(super) fn new(capacity: usize) -> Self {
+        SubQueue {
+            queue: RingQueue::new(capacity),
+            readers: CachePadded::new(WaitList::new()),
+            writers: CachePadded::new(WaitList::new()),
+            lost: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+            gone: AtomicBool::new(false),
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Ends the subscription: the subscriber drains what is queued, then sees `Closed`;
+    /// blocked publishers give up on it.
+    pub(super) fn close(&self) {
+        self.closed.swap(true, Ordering::SeqCst);
+        self.readers.notify_all(CLOSED);
+        self.writers.notify_all(CLOSED);
+    }
+
+    /// The subscriber leaves: close, then drop what is queued. A publisher whose push lands
+    /// after this drain sees `gone` (its check follows its push in the SeqCst order, or the
+    /// drain saw the push) and drains too, so no message outlives the subscription.
+    fn leave(&self) {
+        self.gone.swap(true, Ordering::SeqCst);
+        self.close();
+        self.drain();
+    }
+
+    fn drain(&self) {
+        while let Some(m) = self.queue.pop() {
+            drop(m);
+        }
+    }
+
+    fn lose(&self) {
+        self.lost.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Delivers one message per `policy`; true if it was queued for the subscriber.
+    pub(super) fn deliver(
+        &self,
+        msg: T,
+        policy: Overflow,
+        wait: WaitPolicy,
+        deadline: Option<Instant>,
+    ) -> bool {
+        if self.is_closed() {
+            return false;
+        }
+        let queued = match policy {
+            Overflow::DropNewest => match self.queue.push(msg) {
+                Ok(()) => true,
+                Err(_msg) => {
+                    self.lose();
+                    false
+                }
+            },
+            Overflow::DropOldest => {
+                if let Some(_evicted) = self.queue.force_push(msg) {
+                    self.lose();
+                }
+                true
+            }
+            Overflow::Block => {
+                let mut slot = Some(msg);
+                let r = wait::wait_blocking(&self.writers, wait, deadline, || {
+                    if self.is_closed() {
+                        return Some(false);
+                    }
+                    match self.queue.push(slot.take().expect("message kept")) {
+                        Ok(()) => Some(true),
+                        Err(m) => {
+                            slot = Some(m);
+                            None
+                        }
+                    }
+                });
+                match r {
+                    Some(queued) => queued,
+                    None => {
+                        self.lose(); // timed out: counted, never silent
+                        false
+                    }
+                }
+            }
+        };
+        if queued {
+            if self.gone.load(Ordering::SeqCst) {
+                self.drain(); // the subscriber left meanwhile (see `leave`)
+                return false;
+            }
+            self.readers.notify_one();
+        }
+        queued
+    }
+
+    fn pop(&self) -> Option<T> {
+        let v = self.queue.pop()?;
+        self.writers.notify_one();
+        Some(v)
+    }
+}
+
+/// A subscription to one topic of a [`PubSub`](super::PubSub). Receives every message
+/// published to the topic after `subscribe` returned, until it is dropped (or
+/// [`unsubscribe`](Subscription::unsubscribe)d) or the PubSub closes; then it drains what is
+/// queued and ends.
+pub struct Subscription<K, T>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    T: Clone + Send + 'static,
+{
+    pub(super) queue: StdArc<SubQueue<T>>,
+    pub(super) shared: StdArc<Shared<K, T>>,
+    pub(super) topic: K,
+    /// `queue.lost` when the last lag was reported. Relaxed, as `lost`.
+    pub(super) seen_lost: AtomicU64,
+    pub(super) wait: WaitPolicy,
+}
+
+impl<K, T> Subscription<K, T>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    T: Clone + Send + 'static,
+{
+    /// The topic subscribed to.
+    pub fn topic(&self) -> &K {
+        &self.topic
+    }
+
+    /// Messages for this subscription lost to overflow so far.
+    pub fn lost(&self) -> u64 {
+        self.queue.lost.load(Ordering::Relaxed)
+    }
+
+    /// Reports losses not yet reported, once.
+    fn lag(&self) -> Option<u64> {
+        let lost = self.queue.lost.load(Ordering::Relaxed);
+        let seen = self.seen_lost.swap(lost, Ordering::Relaxed);
+        (lost > seen).then(|| lost - seen)
+    }
+
+    fn attempt(&self) -> Option<Result<T, RecvError>> {
+        if let Some(n) = self.lag() {
+            return Some(Err(RecvError::Lagged(n)));
+        }
+        if let Some(v) = self.queue.pop() {
+            return Some(Ok(v));
+        }
+        if !self.queue.is_closed() {
+            return None;
+        }
+        // Closed: every delivery happened before the flag, so one more pop sees the rest.
+        Some(self.queue.pop().ok_or(RecvError::Closed))
+    }
+
+    /// Takes a queued message without waiting.
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        match self.attempt() {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(RecvError::Closed)) => Err(TryRecvError::Closed),
+            Some(Err(RecvError::Lagged(n))) => Err(TryRecvError::Lagged(n)),
+            None => Err(TryRecvError::Empty),
+        }
+    }
+
+    /// Waits for a message; idle subscribers park (they burn no CPU).
+    pub fn recv(&self) -> Result<T, RecvError> {
+        self.recv_until(None)
+            .map_err(|e| match e {
+                RecvTimeoutError::Lagged(n) => RecvError::Lagged(n),
+                _ => RecvError::Closed,
+            })
+    }
+
+    /// Waits at most `timeout` for a message.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.recv_until(deadline_after(timeout))
+    }
+
+    /// Waits until `deadline` at most for a message.
+    pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+        self.recv_until(Some(deadline))
+    }
+
+    fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        match wait::wait_blocking(&self.queue.readers, self.wait, deadline, || self.attempt()) {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(RecvError::Closed)) => Err(RecvTimeoutError::Closed),
+            Some(Err(RecvError::Lagged(n))) => Err(RecvTimeoutError::Lagged(n)),
+            None => Err(RecvTimeoutError::Timeout),
+        }
+    }
+
+    /// Waits for a message, asynchronously (cancel-safe: a dropped future takes nothing).
+    pub fn recv_async(&self) -> RecvFuture<'_, K, T> {
+        RecvFuture {
+            sub: self,
+            node: Waiter::new(()),
+            done: false,
+        }
+    }
+
+    /// A blocking iterator over the messages; skips lag reports (see [`lost`](Self::lost))
+    /// and ends when the subscription does.
+    pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
+        std::iter::from_fn(move || loop {
+            match self.recv() {
+                Ok(v) => return Some(v),
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return None,
+            }
+        })
+    }
+
+    /// An iterator over the messages queued now; skips lag reports.
+    pub fn try_iter(&self) -> impl Iterator<Item = T> + '_ {
+        std::iter::from_fn(move || loop {
+            match self.try_recv() {
+                Ok(v) => return Some(v),
+                Err(TryRecvError::Lagged(_)) => continue,
+                Err(_) => return None,
+            }
+        })
+    }
+
+    /// Leaves the topic now (dropping the subscription does the same).
+    pub fn unsubscribe(self) {
+        drop(self);
+    }
+}
+
+impl<K, T> Drop for Subscription<K, T>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    T: Clone + Send + 'static,
+{
+    fn drop(&mut self) {
+        self.shared.remove(&self.topic, &self.queue);
+        self.queue.leave();
+    }
+}
+
+impl<K, T> fmt::Debug for Subscription<K, T>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static + fmt::Debug,
+    T: Clone + Send + 'static,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("topic", &self.topic)
+            .field("queued", &self.queue.queue.len())
+            .field("lost", &self.lost())
+            .finish()
+    }
+}
+
+/// The future of [`Subscription::recv_async`]; embeds its wait node (`!Unpin`).
+#[must_use = "futures do nothing unless polled"]
+pub struct RecvFuture<'a, K, T>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    T: Clone + Send + 'static,
+{
+    sub: &'a Subscription<K, T>,
+    node: Waiter<()>,
+    done: bool,
+}
+
+impl<K, T> Future for RecvFuture<'_, K, T>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    T: Clone + Send + 'static,
+{
+    type Output = Result<T, RecvError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `node` is structurally pinned: never moved out of `self`.
+        let this = unsafe { self.get_unchecked_mut() };
+        assert!(!this.done, "RecvFuture polled after completion");
+        let sub = this.sub;
+        // SAFETY: `node` is pinned, only ever registered in `sub.queue.readers`, and `Drop`
+        // calls `cancel_wait` unless the future completed.
+        let r = unsafe { wait::poll_wait(&sub.queue.readers, &this.node, cx, || sub.attempt()) };
+        if r.is_ready() {
+            this.done = true;
+        }
+        r
+    }
+}
+
+impl<K, T> Drop for RecvFuture<'_, K, T>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    T: Clone + Send + 'static,
+{
+    fn drop(&mut self) {
+        if !self.done {
+            // SAFETY: the node was only ever registered in `readers`.
+            unsafe { wait::cancel_wait(&self.sub.queue.readers, &self.node) };
+        }
+    }
+}
+
+impl<K, T> fmt::Debug for RecvFuture<'_, K, T>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    T: Clone + Send + 'static,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvFuture")
+            .field("done", &self.done)
+            .finish()
+    }
+}
