@@ -1,6 +1,8 @@
 //! Loom models of lockgate live in `tests/`; this crate only carries the shared helpers.
 //!
-//! Run with `RUSTFLAGS="--cfg lockgate_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release`.
+//! Run with `RUSTFLAGS="--cfg lockgate_loom --cfg crossbeam_loom --cfg crossbeam_sanitize" cargo test --release`
+//! (the last two put crossbeam-epoch, used by the pub-sub, on loom too, and make it collect
+//! garbage within a small model).
 
 /// Checks `f` under loom with preemption bound `bound`: 3 for the cheap models, 2 for the rest,
 /// so the suite stays within minutes on two cores. `LOOM_MAX_PREEMPTIONS`, when set,
