@@ -115,3 +115,17 @@ fn pool_generated() {
         checkers::check_pool(&input);
     }
 }
+
+#[test]
+fn pubsub_seed_corpus() {
+    for input in seeds("pubsub") {
+        checkers::check_pubsub(&input);
+    }
+}
+
+#[test]
+fn pubsub_generated() {
+    for input in inputs(0xBB67_AE85_84CA_A73B, 3000, 200) {
+        checkers::check_pubsub(&input);
+    }
+}

@@ -67,7 +67,11 @@ fn block_back_pressures_with_timeout() {
     let sub = hub.subscribe("t").unwrap();
     assert_eq!(hub.publish("t", 1).unwrap(), 1);
     let start = Instant::now();
-    assert_eq!(hub.publish_timeout("t", 2, Duration::from_millis(20)).unwrap(), 0);
+    assert_eq!(
+        hub.publish_timeout("t", 2, Duration::from_millis(20))
+            .unwrap(),
+        0
+    );
     assert!(start.elapsed() >= Duration::from_millis(20));
     assert_eq!(sub.lost(), 1, "a timed-out blocking delivery is counted");
     thread::scope(|s| {
@@ -178,6 +182,9 @@ fn stress_churn_accounts_every_message() {
             let pubs: Vec<_> = (0..3)
                 .map(|_| {
                     s.spawn(|| {
+                        while hub.subscriber_count("t") == 0 {
+                            thread::yield_now(); // let the churn begin
+                        }
                         for _ in 0..3_000 {
                             live.fetch_add(1, Ordering::SeqCst);
                             let msg = Tracked(live.clone());
@@ -195,6 +202,10 @@ fn stress_churn_accounts_every_message() {
         let _ = (received.load(Ordering::SeqCst), lost.load(Ordering::SeqCst));
         assert!(delivered.load(Ordering::SeqCst) > 0);
         drop(hub);
-        assert_eq!(live.load(Ordering::SeqCst), 0, "{policy:?}: a payload leaked or dropped twice");
+        assert_eq!(
+            live.load(Ordering::SeqCst),
+            0,
+            "{policy:?}: a payload leaked or dropped twice"
+        );
     }
 }

@@ -13,6 +13,9 @@
 //! same number of acquire+release pairs, barriers a fiftieth as many rounds, a thousandth when
 //! oversubscribed).
 
+use lockgate_benches::broadcast::{
+    bus_fanout, fanout_shapes, lockgate_fanout, tokio_fanout, Blob, Payload,
+};
 use lockgate_benches::pool::{
     pool_pairs, pool_shapes, ArrayQueuePool, BoxAlloc, Linear, MutexVec, Obj, Pool,
 };
@@ -80,6 +83,10 @@ fn sem<S: Sem + 'static>(t: usize, p: usize) -> Op {
 
 fn pool<P: Pool + 'static>(t: usize) -> Op {
     Box::new(move |n| pool_pairs::<P>(t, n))
+}
+
+fn fan<P: Payload>(f: fn(usize, u64) -> Duration, subs: usize) -> Op {
+    Box::new(move |n| f(subs, n))
 }
 
 fn bar<B: Bar + 'static>(t: usize) -> Op {
@@ -177,6 +184,28 @@ fn main() {
                 ("Box alloc", pool::<BoxAlloc>(t)),
             ];
             compare(&group, impls, items, rounds);
+        }
+    }
+    for subs in fanout_shapes() {
+        for (payload, is_blob) in [("u64", false), ("Arc<[u8; 64]>", true)] {
+            let group = format!("pubsub/1to{subs}/{payload}");
+            if !wanted(&group) {
+                continue;
+            }
+            let impls: Vec<(&str, Op)> = if is_blob {
+                vec![
+                    ("lockgate", fan::<Blob>(lockgate_fanout::<Blob>, subs)),
+                    ("bus", fan::<Blob>(bus_fanout::<Blob>, subs)),
+                    ("tokio broadcast", fan::<Blob>(tokio_fanout::<Blob>, subs)),
+                ]
+            } else {
+                vec![
+                    ("lockgate", fan::<u64>(lockgate_fanout::<u64>, subs)),
+                    ("bus", fan::<u64>(bus_fanout::<u64>, subs)),
+                    ("tokio broadcast", fan::<u64>(tokio_fanout::<u64>, subs)),
+                ]
+            };
+            compare(&group, impls, items / 10, rounds);
         }
     }
 }

@@ -4,6 +4,7 @@
 //! Every bench runs lockgate and its peers in the same process, one after another, with the
 //! same shapes, capacities and waiting strategy, so the ratios compare like with like.
 
+pub mod broadcast;
 pub mod pool;
 pub mod sync_prims;
 

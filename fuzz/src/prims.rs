@@ -552,3 +552,108 @@ pub fn check_pool(data: &[u8]) {
         );
     }
 }
+
+/// PubSub op sequences against a model of topics → subscribers, each a `VecDeque` with its
+/// lost and reported-lost counts, for the policy the first byte picks: subscribe,
+/// unsubscribe, publish (zero timeout for `Block`, which then counts a full subscriber's
+/// message as lost), try_recv (lag reported first, then messages in order, then `Closed`
+/// once closed and drained), subscriber counts, close.
+pub fn check_pubsub(data: &[u8]) {
+    use lockgate::pubsub::{Overflow, PubSub, Subscription, TryRecvError};
+    struct Sub {
+        real: Subscription<u8, u8>,
+        topic: u8,
+        queue: VecDeque<u8>,
+        lost: u64,
+        reported: u64,
+    }
+    let Some((&first, ops)) = data.split_first() else {
+        return;
+    };
+    let policy = [Overflow::DropNewest, Overflow::DropOldest, Overflow::Block][first as usize % 3];
+    let cap = 1 + (first as usize / 3) % 3;
+    let hub: PubSub<u8, u8> = PubSub::with_overflow(cap, policy);
+    let mut subs: Vec<Sub> = Vec::new();
+    let mut closed = false;
+    for pair in ops.chunks(2) {
+        let (op, arg) = (pair[0], pair.get(1).copied().unwrap_or(0));
+        let topic = arg % 3;
+        match op % 6 {
+            0 => match hub.subscribe(topic) {
+                Ok(real) => {
+                    assert!(!closed, "subscribed after close");
+                    subs.push(Sub {
+                        real,
+                        topic,
+                        queue: VecDeque::new(),
+                        lost: 0,
+                        reported: 0,
+                    });
+                }
+                Err(_) => assert!(closed),
+            },
+            1 => {
+                if !subs.is_empty() {
+                    subs.swap_remove(arg as usize % subs.len())
+                        .real
+                        .unsubscribe();
+                }
+            }
+            2 | 3 => {
+                let r = hub.publish_timeout(&topic, arg, Duration::ZERO);
+                if closed {
+                    assert_eq!(r.map_err(|e| e.into_inner()), Err(arg));
+                    continue;
+                }
+                let mut expect = 0;
+                for s in subs.iter_mut().filter(|s| s.topic == topic) {
+                    if s.queue.len() < cap {
+                        s.queue.push_back(arg);
+                        expect += 1;
+                    } else if policy == Overflow::DropOldest {
+                        s.queue.pop_front();
+                        s.queue.push_back(arg);
+                        s.lost += 1;
+                        expect += 1;
+                    } else {
+                        s.lost += 1;
+                    }
+                }
+                assert_eq!(r.ok(), Some(expect), "delivered count");
+            }
+            4 => {
+                if !subs.is_empty() {
+                    let i = arg as usize % subs.len();
+                    let s = &mut subs[i];
+                    let want = if s.lost > s.reported {
+                        let n = s.lost - s.reported;
+                        s.reported = s.lost;
+                        Err(TryRecvError::Lagged(n))
+                    } else if let Some(v) = s.queue.pop_front() {
+                        Ok(v)
+                    } else if closed {
+                        Err(TryRecvError::Closed)
+                    } else {
+                        Err(TryRecvError::Empty)
+                    };
+                    assert_eq!(s.real.try_recv(), want);
+                    assert_eq!(s.real.lost(), s.lost);
+                }
+            }
+            _ => {
+                if arg % 4 == 0 {
+                    hub.close();
+                    closed = true;
+                }
+            }
+        }
+        for t in 0..3u8 {
+            let n = if closed {
+                0
+            } else {
+                subs.iter().filter(|s| s.topic == t).count()
+            };
+            assert_eq!(hub.subscriber_count(&t), n, "subscribers of {t}");
+        }
+    }
+}

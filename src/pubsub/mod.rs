@@ -174,7 +174,10 @@ where
     /// # Panics
     /// As [`PubSub::new`].
     pub fn with_overflow(capacity: usize, overflow: Overflow) -> Self {
-        assert!(capacity > 0, "PubSub: a subscriber's capacity must be at least 1");
+        assert!(
+            capacity > 0,
+            "PubSub: a subscriber's capacity must be at least 1"
+        );
         PubSub {
             shared: StdArc::new(Shared {
                 topics: Atomic::new(HashMap::new()),
@@ -228,7 +231,12 @@ where
 
     /// As [`publish`](Self::publish), but a blocking delivery waits at most `timeout` (from
     /// the call) for room; a subscriber still full then loses the message (counted).
-    pub fn publish_timeout<Q>(&self, topic: &Q, msg: T, timeout: Duration) -> Result<usize, Closed<T>>
+    pub fn publish_timeout<Q>(
+        &self,
+        topic: &Q,
+        msg: T,
+        timeout: Duration,
+    ) -> Result<usize, Closed<T>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,

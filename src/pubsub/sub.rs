@@ -103,6 +103,11 @@ impl<T> SubQueue<T> {
                 true
             }
             Overflow::Block => {
+                // Fast path: room right away, no waiting machinery.
+                let msg = match self.queue.push(msg) {
+                    Ok(()) => return self.queued(),
+                    Err(m) => m,
+                };
                 let mut slot = Some(msg);
                 let r = wait::wait_blocking(&self.writers, wait, deadline, || {
                     if self.is_closed() {
@@ -126,13 +131,20 @@ impl<T> SubQueue<T> {
             }
         };
         if queued {
-            if self.gone.load(Ordering::SeqCst) {
-                self.drain(); // the subscriber left meanwhile (see `leave`)
-                return false;
-            }
-            self.readers.notify_one();
+            return self.queued();
         }
-        queued
+        false
+    }
+
+    /// After a message was queued: wakes the subscriber, or drains if it left meanwhile.
+    #[inline]
+    fn queued(&self) -> bool {
+        if self.gone.load(Ordering::SeqCst) {
+            self.drain(); // the subscriber left meanwhile (see `leave`)
+            return false;
+        }
+        self.readers.notify_one();
+        true
     }
 
     fn pop(&self) -> Option<T> {
@@ -174,9 +186,13 @@ where
         self.queue.lost.load(Ordering::Relaxed)
     }
 
-    /// Reports losses not yet reported, once.
+    /// Reports losses not yet reported, once. Two loads when there is nothing to report.
+    #[inline]
     fn lag(&self) -> Option<u64> {
         let lost = self.queue.lost.load(Ordering::Relaxed);
+        if lost == self.seen_lost.load(Ordering::Relaxed) {
+            return None;
+        }
         let seen = self.seen_lost.swap(lost, Ordering::Relaxed);
         (lost > seen).then(|| lost - seen)
     }
@@ -207,11 +223,10 @@ where
 
     /// Waits for a message; idle subscribers park (they burn no CPU).
     pub fn recv(&self) -> Result<T, RecvError> {
-        self.recv_until(None)
-            .map_err(|e| match e {
-                RecvTimeoutError::Lagged(n) => RecvError::Lagged(n),
-                _ => RecvError::Closed,
-            })
+        self.recv_until(None).map_err(|e| match e {
+            RecvTimeoutError::Lagged(n) => RecvError::Lagged(n),
+            _ => RecvError::Closed,
+        })
     }
 
     /// Waits at most `timeout` for a message.
