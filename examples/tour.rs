@@ -3,15 +3,17 @@
 //! So far: the channel sections ("Конвейер" and "Вентилятор"): the generator → square →
 //! filter pipeline, the same pipeline cancelled after two values, and fan-out/fan-in; the
 //! semaphore ("Семафор": ten workers, at most three at once, and the acquire with a timeout);
-//! the barriers ("Барьер" on a latch, "Циклический барьер" with its trigger); and both object
-//! pools ("Пул объектов": buffers, and connections cleaned up on return). Later sections
-//! (worker pool, pub-sub, futures, context) join as their primitives land. Sleeps are shortened from the seed's seconds to milliseconds.
+//! the barriers ("Барьер" on a latch, "Циклический барьер" with its trigger); both object
+//! pools ("Пул объектов": buffers, and connections cleaned up on return); and pub-sub
+//! ("Издатель-Подписчик": weather and sports topics, an unsubscribe, close). Later sections
+//! (worker pool, futures, context) join as their primitives land. Sleeps are shortened from the seed's seconds to milliseconds.
 //!
 //! Run with `cargo run --release --example tour`.
 
 use lockgate::barrier::{CyclicBarrier, Latch, WaitGroup};
 use lockgate::channel::{bounded, Receiver};
 use lockgate::pool::ObjectPool;
+use lockgate::pubsub::PubSub;
 use lockgate::semaphore::Semaphore;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -289,6 +291,48 @@ fn connection_pool() {
     assert!(!conn2.in_use);
 }
 
+/// The seed's pub-sub: two weather subscribers and a sports one; subscriber 1 leaves before
+/// the last weather report; `close` ends the rest after they drained. (The seed's
+/// subscriber channels hold one message and skip when full; these hold four, so no message
+/// is skipped here, and a skipped one would be counted.)
+fn pub_sub() {
+    println!("== Pub-sub: weather and sports");
+    let ps: PubSub<String, String> = PubSub::new(4);
+    let sub1 = ps.subscribe("weather").unwrap();
+    let sub2 = ps.subscribe("weather").unwrap();
+    let sub3 = ps.subscribe("sports").unwrap();
+    let (leave_tx, leave_rx) = bounded::<()>(1);
+    thread::scope(|s| {
+        s.spawn(move || {
+            for _ in 0..2 {
+                println!("Subscriber 1 received: {}", sub1.recv().unwrap());
+            }
+            leave_rx.recv().unwrap();
+            sub1.unsubscribe(); // ps.Unsubscribe("weather", sub1)
+        });
+        s.spawn(move || {
+            for msg in sub2.iter() {
+                println!("Subscriber 2 received: {msg}");
+            }
+        });
+        s.spawn(move || {
+            for msg in sub3.iter() {
+                println!("Subscriber 3 received: {msg}");
+            }
+        });
+        ps.publish("weather", "Sunny, 25°C".into()).unwrap();
+        ps.publish("sports", "Team A won".into()).unwrap();
+        ps.publish("weather", "Cloudy, 20°C".into()).unwrap();
+        leave_tx.send(()).unwrap();
+        while ps.subscriber_count("weather") != 1 {
+            thread::yield_now();
+        }
+        let n = ps.publish("weather", "Rainy, 15°C".into()).unwrap();
+        println!("\"Rainy, 15°C\" reached {n} subscriber (subscriber 1 has left)");
+        ps.close(); // the others drain, then their loops end
+    });
+}
+
 fn main() {
     pipeline();
     pipeline_with_cancel();
@@ -299,4 +343,5 @@ fn main() {
     cyclic_barrier();
     buffer_pool();
     connection_pool();
+    pub_sub();
 }
