@@ -136,11 +136,11 @@ fn published_after_subscribe_is_delivered() {
     }
 }
 
-struct Tracked(Arc<AtomicUsize>);
+struct Tracked(Arc<AtomicUsize>, usize, u64);
 impl Clone for Tracked {
     fn clone(&self) -> Self {
         self.0.fetch_add(1, Ordering::SeqCst);
-        Tracked(self.0.clone())
+        Tracked(self.0.clone(), self.1, self.2)
     }
 }
 impl Drop for Tracked {
@@ -149,47 +149,64 @@ impl Drop for Tracked {
     }
 }
 
-/// Publishers and churning subscribers on more threads than cores, every policy: each
-/// subscriber receives, in order per publisher, exactly what was queued for it or reports it
-/// lost; every payload clone is dropped exactly once.
+/// Publishers and churning subscribers on more threads than cores, every policy, plus one
+/// steady subscriber: it receives each publisher's messages in order, and what it received
+/// plus what it was told it lost is exactly what was published; every payload clone is
+/// dropped exactly once.
 #[test]
 fn stress_churn_accounts_every_message() {
     let _w = Watchdog::new("stress_churn_accounts_every_message", 120);
+    const PUBS: usize = 3;
+    const EACH: u64 = 3_000;
     for policy in [Overflow::DropNewest, Overflow::DropOldest, Overflow::Block] {
         let live = Arc::new(AtomicUsize::new(0));
         let hub: PubSub<&'static str, Tracked> = PubSub::with_overflow(8, policy);
+        let steady = hub.subscribe("t").unwrap();
         let stop = AtomicBool::new(false);
-        let (received, lost) = (AtomicUsize::new(0), AtomicUsize::new(0));
-        let delivered = AtomicUsize::new(0);
         thread::scope(|s| {
+            let steady = s.spawn(move || {
+                let (mut received, mut lost) = (0u64, 0u64);
+                let mut last = [None::<u64>; PUBS];
+                loop {
+                    match steady.recv() {
+                        Ok(m) => {
+                            assert!(last[m.1].is_none_or(|l| l < m.2), "out of order");
+                            last[m.1] = Some(m.2);
+                            received += 1;
+                        }
+                        Err(RecvError::Lagged(n)) => lost += n,
+                        Err(RecvError::Closed) => break,
+                    }
+                }
+                assert_eq!(steady.lost(), lost);
+                (received, lost)
+            });
             for _ in 0..3 {
                 s.spawn(|| {
                     while !stop.load(Ordering::SeqCst) {
                         let sub = hub.subscribe("t").unwrap();
                         for _ in 0..50 {
-                            match sub.recv_timeout(Duration::from_millis(50)) {
-                                Ok(_) => received.fetch_add(1, Ordering::SeqCst),
-                                Err(RecvTimeoutError::Lagged(n)) => {
-                                    lost.fetch_add(n as usize, Ordering::SeqCst)
-                                }
-                                Err(_) => break,
-                            };
+                            if let Err(RecvTimeoutError::Closed | RecvTimeoutError::Timeout) =
+                                sub.recv_timeout(Duration::from_millis(50))
+                            {
+                                break;
+                            }
                         }
                         // Unsubscribes with messages possibly still queued: they drop here.
                     }
                 });
             }
-            let pubs: Vec<_> = (0..3)
-                .map(|_| {
-                    s.spawn(|| {
-                        while hub.subscriber_count("t") == 0 {
-                            thread::yield_now(); // let the churn begin
-                        }
-                        for _ in 0..3_000 {
+            let pubs: Vec<_> = (0..PUBS)
+                .map(|p| {
+                    let (hub, live) = (&hub, &live);
+                    s.spawn(move || {
+                        for seq in 0..EACH {
                             live.fetch_add(1, Ordering::SeqCst);
-                            let msg = Tracked(live.clone());
+                            let msg = Tracked(live.clone(), p, seq);
+                            // Ok(0) is possible: a full steady subscriber is skipped (and
+                            // counts the loss) under DropNewest.
                             let r = hub.publish_timeout("t", msg, Duration::from_millis(5));
-                            delivered.fetch_add(r.unwrap(), Ordering::SeqCst);
+                            assert!(r.is_ok());
                         }
                     })
                 })
@@ -198,9 +215,14 @@ fn stress_churn_accounts_every_message() {
                 p.join().unwrap();
             }
             stop.store(true, Ordering::SeqCst);
+            hub.close();
+            let (received, lost) = steady.join().unwrap();
+            assert_eq!(
+                received + lost,
+                PUBS as u64 * EACH,
+                "{policy:?}: unaccounted"
+            );
         });
-        let _ = (received.load(Ordering::SeqCst), lost.load(Ordering::SeqCst));
-        assert!(delivered.load(Ordering::SeqCst) > 0);
         drop(hub);
         assert_eq!(
             live.load(Ordering::SeqCst),

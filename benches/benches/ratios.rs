@@ -13,9 +13,7 @@
 //! same number of acquire+release pairs, barriers a fiftieth as many rounds, a thousandth when
 //! oversubscribed).
 
-use lockgate_benches::broadcast::{
-    bus_fanout, fanout_shapes, lockgate_fanout, tokio_fanout, Blob, Payload,
-};
+use lockgate_benches::broadcast::{bus_fanout, fanout_shapes, lockgate_fanout, tokio_fanout, Blob};
 use lockgate_benches::pool::{
     pool_pairs, pool_shapes, ArrayQueuePool, BoxAlloc, Linear, MutexVec, Obj, Pool,
 };
@@ -85,7 +83,7 @@ fn pool<P: Pool + 'static>(t: usize) -> Op {
     Box::new(move |n| pool_pairs::<P>(t, n))
 }
 
-fn fan<P: Payload>(f: fn(usize, u64) -> Duration, subs: usize) -> Op {
+fn fan(f: fn(usize, u64) -> Duration, subs: usize) -> Op {
     Box::new(move |n| f(subs, n))
 }
 
@@ -194,15 +192,15 @@ fn main() {
             }
             let impls: Vec<(&str, Op)> = if is_blob {
                 vec![
-                    ("lockgate", fan::<Blob>(lockgate_fanout::<Blob>, subs)),
-                    ("bus", fan::<Blob>(bus_fanout::<Blob>, subs)),
-                    ("tokio broadcast", fan::<Blob>(tokio_fanout::<Blob>, subs)),
+                    ("lockgate", fan(lockgate_fanout::<Blob>, subs)),
+                    ("bus", fan(bus_fanout::<Blob>, subs)),
+                    ("tokio broadcast", fan(tokio_fanout::<Blob>, subs)),
                 ]
             } else {
                 vec![
-                    ("lockgate", fan::<u64>(lockgate_fanout::<u64>, subs)),
-                    ("bus", fan::<u64>(bus_fanout::<u64>, subs)),
-                    ("tokio broadcast", fan::<u64>(tokio_fanout::<u64>, subs)),
+                    ("lockgate", fan(lockgate_fanout::<u64>, subs)),
+                    ("bus", fan(bus_fanout::<u64>, subs)),
+                    ("tokio broadcast", fan(tokio_fanout::<u64>, subs)),
                 ]
             };
             compare(&group, impls, items / 10, rounds);

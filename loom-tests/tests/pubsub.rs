@@ -1,7 +1,9 @@
 //! Pub-sub under loom, with crossbeam-epoch on loom too (`--cfg crossbeam_loom`, and
 //! `--cfg crossbeam_sanitize` so that garbage is collected within a small model): a publish
-//! racing an unsubscribe never touches freed memory (loom checks every access), a
-//! subscription made before the publish gets the message, and DropOldest's accounting.
+//! racing an unsubscribe and a subscribe (the epoch's own atomics are modelled; the maps'
+//! memory is not loom-tracked, so a use after free there is ASan's to find), a subscription
+//! made before the publish gets the message, DropOldest's accounting, and a parked receive
+//! woken by a publish and by a close.
 #![cfg(lockgate_loom)]
 
 use lockgate::pubsub::{Overflow, PubSub, TryRecvError};
@@ -27,7 +29,7 @@ fn publish_racing_subscribe_and_unsubscribe() {
         };
         let n = hub.publish(&0, 7).unwrap();
         churn.join().unwrap();
-        assert!((1..=3).contains(&n));
+        assert!((1..=2).contains(&n), "{n}");
         assert_eq!(stays.try_recv(), Ok(7));
     });
 }
@@ -63,5 +65,20 @@ fn drop_oldest_accounting() {
             sub.lost()
         );
         assert_eq!(got.last(), Some(&2), "the newest message survives");
+    });
+}
+
+/// A receive that parks, racing a publish and then a close: it gets the message, then the end.
+#[test]
+fn parked_recv_woken_by_publish_and_close() {
+    model(3, || {
+        let hub: PubSub<u8, u8> = PubSub::new(1);
+        let sub = hub.subscribe(0).unwrap();
+        let r = thread::spawn(move || (sub.recv(), sub.recv()));
+        hub.publish(&0, 5).unwrap();
+        hub.close();
+        let (a, b) = r.join().unwrap();
+        assert_eq!(a, Ok(5));
+        assert_eq!(b, Err(lockgate::pubsub::RecvError::Closed));
     });
 }

@@ -41,7 +41,9 @@ pub use error::{Closed, RecvError, RecvTimeoutError, TryRecvError};
 pub use sub::{RecvFuture, Subscription};
 
 /// What a publish does for a subscriber whose queue is full. Every loss is counted
-/// ([`Subscription::lost`]) and reported to the subscriber as [`RecvError::Lagged`].
+/// ([`Subscription::lost`]) and reported to the subscriber as [`RecvError::Lagged`]. (A
+/// message not queued because the subscription ended meanwhile is not a loss: nobody is
+/// there to lose it.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Overflow {
     /// Skip that subscriber (the seed's behaviour).
@@ -91,7 +93,8 @@ where
         let next = f(unsafe { cur.deref() });
         let old = self.topics.swap(Owned::new(next), Ordering::SeqCst, &guard);
         // SAFETY: `old` is unreachable from `topics` now; publishers that loaded it are
-        // pinned, and the collector frees it only after they unpin.
+        // pinned, and the collector frees it only after they unpin (possibly on another
+        // thread, hence `K: Send + Sync` and `T: Send`).
         unsafe { guard.defer_destroy(old) };
     }
 
@@ -125,6 +128,8 @@ impl<K, T> Drop for Shared<K, T> {
     fn drop(&mut self) {
         // SAFETY: the last reference is gone, so no one is pinned on this map any more.
         unsafe {
+            // Relaxed: `&mut self`; dropping the last `Arc` already synchronized with every
+            // other user.
             let map = self.topics.load(Ordering::Relaxed, epoch::unprotected());
             drop(map.into_owned());
         }
@@ -285,8 +290,9 @@ where
     }
 
     /// Closes the hub: every subscription drains what it has, then ends; later publishes and
-    /// subscribes fail. A publish racing the close may still reach a subscriber that has not
-    /// yet seen the end.
+    /// subscribes fail. A publish that passed its closed check just before the close may still
+    /// queue its message (and count it) after a subscriber already saw the end; such a
+    /// message waits for a later receive and is dropped with the subscription.
     pub fn close(&self) {
         let _w = self.shared.lock();
         if self.shared.closed.swap(true, Ordering::SeqCst) {

@@ -193,7 +193,8 @@ where
         if lost == self.seen_lost.load(Ordering::Relaxed) {
             return None;
         }
-        let seen = self.seen_lost.swap(lost, Ordering::Relaxed);
+        // `fetch_max`: two receiving threads never move it backwards (no loss told twice).
+        let seen = self.seen_lost.fetch_max(lost, Ordering::Relaxed);
         (lost > seen).then(|| lost - seen)
     }
 
@@ -207,8 +208,16 @@ where
         if !self.queue.is_closed() {
             return None;
         }
-        // Closed: every delivery happened before the flag, so one more pop sees the rest.
-        Some(self.queue.pop().ok_or(RecvError::Closed))
+        // Closed: one more look at what deliveries made before the flag left. (A publish
+        // that passed its closed check just before the close may still land after this; it
+        // then stays queued for a later receive, see `PubSub::close`.)
+        if let Some(v) = self.queue.pop() {
+            return Some(Ok(v));
+        }
+        if let Some(n) = self.lag() {
+            return Some(Err(RecvError::Lagged(n)));
+        }
+        Some(Err(RecvError::Closed))
     }
 
     /// Takes a queued message without waiting.
@@ -292,8 +301,10 @@ where
     T: Clone + Send + 'static,
 {
     fn drop(&mut self) {
-        self.shared.remove(&self.topic, &self.queue);
+        // Leave first: blocked publishers are released even if the map update panics (a
+        // user `Hash` or `Eq`).
         self.queue.leave();
+        self.shared.remove(&self.topic, &self.queue);
     }
 }
 

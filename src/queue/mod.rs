@@ -14,7 +14,7 @@
 const MAX_CAPACITY: usize = 1 << 40;
 
 /// The constructor checks both queues share.
-fn check_capacity(capacity: usize, queue: &str) {
+pub(crate) fn check_capacity(capacity: usize, queue: &str) {
     assert!(capacity > 0, "{queue} capacity must be non-zero");
     assert!(
         capacity <= MAX_CAPACITY,
