@@ -53,6 +53,7 @@ compile_error!("lockgate needs 64-bit atomics (cfg(target_has_atomic = \"64\"))"
 
 pub mod barrier;
 pub mod channel;
+pub mod context;
 pub mod pool;
 pub mod pubsub;
 pub mod queue;

@@ -1,0 +1,445 @@
+//! Go's `context`: a cancellation tree with deadlines and typed values.
+//!
+//! Serves the seed's "Контекст" (cancel, timeout with a deadline report, values passed down a
+//! call chain). A [`Context`] is a cheap handle (one `Arc`) to a node of a tree:
+//!
+//! - [`Context::background`] is a root that is never cancelled.
+//! - [`Context::with_cancel`] makes a child and a [`CancelHandle`]; cancelling a node cancels
+//!   its whole subtree at once, never its parent or siblings.
+//! - [`Context::with_timeout`] / [`Context::with_deadline`] make a child that cancels itself
+//!   with [`ContextError::DeadlineExceeded`] when the deadline passes (a child's deadline is
+//!   never later than its parent's).
+//! - [`Context::with_value`] attaches a value under a typed [`Key`]; [`Context::value`] finds
+//!   the nearest one up the tree.
+//!
+//! Algorithm: each node has an atomic state (live, canceled, deadline exceeded) set once by a
+//! compare-and-swap, a wait list for [`Context::done`] waiters, and a map of its live children
+//! under a mutex. Cancel sets the state, wakes the waiters, then cancels the children it finds
+//! under the lock; a child registering under that lock after the cancel took its list sees
+//! the state and cancels itself, so no child escapes. A child holds its parent (values and
+//! cancellation flow down); the parent holds its children weakly, and a child's last handle
+//! removes it from the parent's map, so long-lived parents do not accumulate dead children.
+//! Deadlines need no thread per context: one shared timer thread (`timer.rs`) fires them, and
+//! every check of a context also compares its deadline with the clock.
+
+#[cfg(not(lockgate_loom))]
+mod timer;
+
+use core::any::{Any, TypeId};
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context as TaskContext, Poll};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::sync::{AtomicU64, AtomicUsize, Mutex, Ordering, StdArc};
+use crate::wait::{self, WaitList, WaitPolicy, Waiter, NOTIFIED};
+
+const LIVE: usize = 0;
+const CANCELED: usize = 1;
+const EXPIRED: usize = 2;
+
+/// Why a context is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextError {
+    /// Cancelled through a [`CancelHandle`] (its own or an ancestor's).
+    Canceled,
+    /// Its deadline (or an ancestor's) passed.
+    DeadlineExceeded,
+}
+
+impl fmt::Display for ContextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ContextError::Canceled => f.write_str("context canceled"),
+            ContextError::DeadlineExceeded => f.write_str("context deadline exceeded"),
+        }
+    }
+}
+
+impl std::error::Error for ContextError {}
+
+/// A typed key for [`Context::with_value`]: the key is a type, so lookups cannot collide or
+/// be mistyped.
+pub trait Key: 'static {
+    /// The type of the value stored under this key.
+    type Value: Send + Sync + 'static;
+}
+
+/// Why a context was cancelled, if the canceller said (see [`CancelHandle::cancel_with_cause`]).
+pub type Cause = StdArc<dyn std::error::Error + Send + Sync>;
+
+pub(crate) struct Node {
+    parent: Option<StdArc<Node>>,
+    /// `LIVE`, `CANCELED` or `EXPIRED`; leaves `LIVE` once, by a SeqCst compare-and-swap
+    /// (the condition write that `waiters`' protocol pairs with).
+    state: AtomicUsize,
+    /// Set before `state` leaves `LIVE`, under the lock; read after seeing the state.
+    cause: Mutex<Option<Cause>>,
+    deadline: Option<Instant>,
+    value: Option<(TypeId, Box<dyn Any + Send + Sync>)>,
+    /// Live children by id, held weakly. Registration and the cancel's take of the map both
+    /// happen under this lock.
+    children: Mutex<HashMap<u64, std::sync::Weak<Node>>>,
+    /// This node's id in its parent's `children`.
+    id: u64,
+    waiters: WaitList<()>,
+}
+
+/// Ids for children; only compared for equality within one parent's map. Relaxed: uniqueness
+/// needs only the RMW.
+fn next_id() -> u64 {
+    crate::sync::global!(ids: AtomicU64 = AtomicU64::new(1));
+    ids().fetch_add(1, Ordering::Relaxed)
+}
+
+impl Node {
+    fn root() -> StdArc<Node> {
+        StdArc::new(Node {
+            parent: None,
+            state: AtomicUsize::new(LIVE),
+            cause: Mutex::new(None),
+            deadline: None,
+            value: None,
+            children: Mutex::new(HashMap::new()),
+            id: 0,
+            waiters: WaitList::new(),
+        })
+    }
+
+    fn state(&self) -> usize {
+        self.state.load(Ordering::SeqCst)
+    }
+
+    /// The error this node is done with, checking the deadline against the clock too.
+    fn err(&self) -> Option<ContextError> {
+        match self.state() {
+            CANCELED => Some(ContextError::Canceled),
+            EXPIRED => Some(ContextError::DeadlineExceeded),
+            _ => {
+                if self.deadline.is_some_and(|d| Instant::now() >= d) {
+                    self.expire();
+                    return Some(self.err_now());
+                }
+                None
+            }
+        }
+    }
+
+    fn err_now(&self) -> ContextError {
+        if self.state() == EXPIRED {
+            ContextError::DeadlineExceeded
+        } else {
+            ContextError::Canceled
+        }
+    }
+
+    /// Deadline passed: ends this subtree with `DeadlineExceeded`.
+    fn expire(&self) {
+        self.finish(EXPIRED, None);
+    }
+
+    /// Ends this node and its subtree with `state` (if still live); iterative, so a deep tree
+    /// cannot overflow the stack.
+    fn finish(&self, state: usize, cause: Option<Cause>) {
+        let mut todo: Vec<StdArc<Node>> = Vec::new();
+        if !self.end(state, cause.clone()) {
+            return;
+        }
+        todo.extend(self.take_children());
+        while let Some(child) = todo.pop() {
+            if child.end(state, cause.clone()) {
+                todo.extend(child.take_children());
+            }
+        }
+    }
+
+    /// Moves this node from live to `state`; wakes its waiters. False if it was done already.
+    fn end(&self, state: usize, cause: Option<Cause>) -> bool {
+        if self.state() != LIVE {
+            return false;
+        }
+        let mut c = self.cause.lock().unwrap_or_else(|e| e.into_inner());
+        if self
+            .state
+            .compare_exchange(LIVE, state, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return false;
+        }
+        *c = cause;
+        drop(c);
+        self.waiters.notify_all(NOTIFIED);
+        true
+    }
+
+    fn take_children(&self) -> Vec<StdArc<Node>> {
+        let mut map = self.children.lock().unwrap_or_else(|e| e.into_inner());
+        map.drain().filter_map(|(_, w)| w.upgrade()).collect()
+    }
+
+    fn child(
+        parent: &StdArc<Node>,
+        deadline: Option<Instant>,
+        value: Option<(TypeId, Box<dyn Any + Send + Sync>)>,
+    ) -> StdArc<Node> {
+        let deadline = match (parent.deadline, deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let node = StdArc::new(Node {
+            parent: Some(parent.clone()),
+            state: AtomicUsize::new(LIVE),
+            cause: Mutex::new(None),
+            deadline,
+            value,
+            children: Mutex::new(HashMap::new()),
+            id: next_id(),
+            waiters: WaitList::new(),
+        });
+        {
+            let mut map = parent.children.lock().unwrap_or_else(|e| e.into_inner());
+            map.insert(node.id, StdArc::downgrade(&node));
+        }
+        // Registered under the parent's lock: a cancel that took the map before us set the
+        // parent's state first, so we see it here and follow.
+        match parent.state() {
+            LIVE => {}
+            s => {
+                let cause = parent
+                    .cause
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                node.finish(s, cause);
+            }
+        }
+        #[cfg(not(lockgate_loom))]
+        if let Some(d) = deadline {
+            if deadline != parent.deadline {
+                timer::schedule(d, StdArc::downgrade(&node));
+            }
+        }
+        node
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        // The last handle is gone: leave the parent's map, so it does not grow.
+        if let Some(p) = &self.parent {
+            let mut map = p.children.lock().unwrap_or_else(|e| e.into_inner());
+            map.remove(&self.id);
+        }
+    }
+}
+
+/// A handle to a node of the context tree; cheap to clone. See the module docs.
+///
+/// # Example
+///
+/// ```
+/// use lockgate::context::{Context, ContextError};
+///
+/// let root = Context::background();
+/// let (ctx, cancel) = root.with_cancel();
+/// let child = ctx.with_timeout(std::time::Duration::from_secs(60));
+/// assert!(!child.is_done());
+/// cancel.cancel(); // cancels ctx and everything below it
+/// assert_eq!(child.err(), Some(ContextError::Canceled));
+/// assert!(root.err().is_none()); // never the parent
+/// ```
+#[derive(Clone)]
+pub struct Context {
+    node: StdArc<Node>,
+}
+
+/// Cancels its context (and the subtree below it). Dropping it does not cancel.
+pub struct CancelHandle {
+    node: StdArc<Node>,
+}
+
+impl CancelHandle {
+    /// Cancels the context and every descendant with [`ContextError::Canceled`].
+    pub fn cancel(&self) {
+        self.node.finish(CANCELED, None);
+    }
+
+    /// Cancels, recording why; [`Context::cause`] returns it (on this context and below).
+    pub fn cancel_with_cause(&self, cause: impl std::error::Error + Send + Sync + 'static) {
+        self.node.finish(CANCELED, Some(StdArc::new(cause)));
+    }
+}
+
+impl fmt::Debug for CancelHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelHandle").finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    /// A root context: never cancelled, no deadline, no values.
+    pub fn background() -> Context {
+        Context { node: Node::root() }
+    }
+
+    /// A child that can be cancelled with the returned handle.
+    pub fn with_cancel(&self) -> (Context, CancelHandle) {
+        let node = Node::child(&self.node, None, None);
+        (Context { node: node.clone() }, CancelHandle { node })
+    }
+
+    /// A child that expires `timeout` from now (or with this context, if sooner).
+    pub fn with_timeout(&self, timeout: Duration) -> Context {
+        match Instant::now().checked_add(timeout) {
+            Some(d) => self.with_deadline(d),
+            None => self.with_cancel().0, // too far to represent: no deadline of its own
+        }
+    }
+
+    /// A child that expires at `deadline` (or with this context, if sooner).
+    pub fn with_deadline(&self, deadline: Instant) -> Context {
+        Context {
+            node: Node::child(&self.node, Some(deadline), None),
+        }
+    }
+
+    /// A child carrying `value` under key `K`.
+    pub fn with_value<K: Key>(&self, value: K::Value) -> Context {
+        Context {
+            node: Node::child(&self.node, None, Some((TypeId::of::<K>(), Box::new(value)))),
+        }
+    }
+
+    /// The value under `K` on this context or the nearest ancestor that has one.
+    pub fn value<K: Key>(&self) -> Option<&K::Value> {
+        let mut n = Some(&self.node);
+        while let Some(node) = n {
+            if let Some((id, v)) = &node.value {
+                if *id == TypeId::of::<K>() {
+                    return v.downcast_ref::<K::Value>();
+                }
+            }
+            n = node.parent.as_ref();
+        }
+        None
+    }
+
+    /// Why the context is done, or `None` while it is live.
+    pub fn err(&self) -> Option<ContextError> {
+        self.node.err()
+    }
+
+    /// True once cancelled or past its deadline.
+    pub fn is_done(&self) -> bool {
+        self.err().is_some()
+    }
+
+    /// The cause given to [`CancelHandle::cancel_with_cause`], if any.
+    pub fn cause(&self) -> Option<Cause> {
+        if self.node.state() == LIVE {
+            return None;
+        }
+        self.node
+            .cause
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The deadline, if this context (or an ancestor) has one.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.node.deadline
+    }
+
+    /// Live direct children (a snapshot): a parent whose children are gone holds none.
+    pub fn child_count(&self) -> usize {
+        self.node
+            .children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    /// Blocks until the context is done; returns why.
+    pub fn done(&self) -> ContextError {
+        self.done_until(None)
+            .expect("a wait without a timeout ended")
+    }
+
+    /// Blocks at most `timeout`; `None` if the context is still live then.
+    pub fn done_timeout(&self, timeout: Duration) -> Option<ContextError> {
+        self.done_until(wait::deadline_after(timeout))
+    }
+
+    fn done_until(&self, until: Option<Instant>) -> Option<ContextError> {
+        // Park no later than the context's own deadline: no timer needed for blocking waits.
+        let own = self.node.deadline;
+        let d = match (own, until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let r = wait::wait_blocking(&self.node.waiters, WaitPolicy::Park, d, || self.err());
+        r.or_else(|| self.err())
+    }
+
+    /// Waits until the context is done, asynchronously (cancel-safe).
+    pub fn done_async(&self) -> Done<'_> {
+        Done {
+            ctx: self,
+            node: Waiter::new(()),
+            done: false,
+        }
+    }
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("err", &self.err())
+            .field("deadline", &self.node.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`Context::done_async`]; embeds its wait node (`!Unpin`).
+#[must_use = "futures do nothing unless polled"]
+pub struct Done<'a> {
+    ctx: &'a Context,
+    node: Waiter<()>,
+    done: bool,
+}
+
+impl Future for Done<'_> {
+    type Output = ContextError;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<ContextError> {
+        // SAFETY: `node` is structurally pinned: never moved out of `self`.
+        let this = unsafe { self.get_unchecked_mut() };
+        assert!(!this.done, "Done polled after completion");
+        let ctx = this.ctx;
+        // SAFETY: `node` is pinned, only ever registered in this context's list, and `Drop`
+        // calls `cancel_wait` unless the future completed.
+        let r = unsafe { wait::poll_wait(&ctx.node.waiters, &this.node, cx, || ctx.err()) };
+        if r.is_ready() {
+            this.done = true;
+        }
+        r
+    }
+}
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            // SAFETY: the node was only ever registered in this context's list.
+            unsafe { wait::cancel_wait(&self.ctx.node.waiters, &self.node) };
+        }
+    }
+}
+
+impl fmt::Debug for Done<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Done").field("done", &self.done).finish()
+    }
+}
