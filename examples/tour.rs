@@ -5,13 +5,15 @@
 //! semaphore ("Семафор": ten workers, at most three at once, and the acquire with a timeout);
 //! the barriers ("Барьер" on a latch, "Циклический барьер" with its trigger); both object
 //! pools ("Пул объектов": buffers, and connections cleaned up on return); and pub-sub
-//! ("Издатель-Подписчик": weather and sports topics, an unsubscribe, close). Later sections
-//! (worker pool, futures, context) join as their primitives land. Sleeps are shortened from the seed's seconds to milliseconds.
+//! ("Издатель-Подписчик": weather and sports topics, an unsubscribe, close); and the three
+//! context examples ("Контекст": cancel, timeout with the deadline report, values). Later
+//! sections (worker pool, futures) join as their primitives land. Sleeps are shortened from the seed's seconds to milliseconds.
 //!
 //! Run with `cargo run --release --example tour`.
 
 use lockgate::barrier::{CyclicBarrier, Latch, WaitGroup};
 use lockgate::channel::{bounded, Receiver};
+use lockgate::context::{Context, Key};
 use lockgate::pool::ObjectPool;
 use lockgate::pubsub::PubSub;
 use lockgate::semaphore::Semaphore;
@@ -333,6 +335,78 @@ fn pub_sub() {
     });
 }
 
+/// The seed's worker loop: work until the context is done. Go's `select` on `ctx.Done()` with
+/// a `default` arm and a sleep becomes one wait on the context with a timeout: the worker
+/// wakes at once on cancellation instead of after its sleep.
+fn worker(ctx: &Context) {
+    loop {
+        if ctx.done_timeout(Duration::from_millis(50)).is_some() {
+            match ctx.deadline() {
+                Some(d) if ctx.err() == Some(lockgate::context::ContextError::DeadlineExceeded) => {
+                    let late = d.elapsed();
+                    println!("Worker: Deadline reached ({late:?} ago)");
+                }
+                _ => println!("Worker: Received cancellation signal"),
+            }
+            return;
+        }
+        println!("Worker: Working...");
+    }
+}
+
+fn context_cancel() {
+    println!("== Context: cancel");
+    let (ctx, cancel) = Context::background().with_cancel();
+    thread::scope(|s| {
+        s.spawn(|| worker(&ctx));
+        thread::sleep(Duration::from_millis(120));
+        cancel.cancel();
+    });
+    println!("Main: Done");
+}
+
+fn context_timeout() {
+    println!("== Context: timeout");
+    let ctx = Context::background().with_timeout(Duration::from_millis(120));
+    thread::scope(|s| {
+        s.spawn(|| worker(&ctx));
+        let err = ctx.done(); // <-ctx.Done()
+        println!("Main: Context done with error: {err}");
+    });
+}
+
+/// The seed's request values, under typed keys instead of string keys.
+struct UserId;
+impl Key for UserId {
+    type Value = String;
+}
+struct AuthToken;
+impl Key for AuthToken {
+    type Value = String;
+}
+
+fn process_request(ctx: &Context) {
+    let (Some(user), Some(token)) = (ctx.value::<UserId>(), ctx.value::<AuthToken>()) else {
+        println!("User ID or auth token not found in context");
+        return;
+    };
+    println!("Processing request for user {user} with token {token}");
+    process_user_data(ctx);
+}
+
+fn process_user_data(ctx: &Context) {
+    let user = ctx.value::<UserId>().map_or("?", String::as_str);
+    println!("Processing data for user {user}");
+}
+
+fn context_values() {
+    println!("== Context: values");
+    let ctx = Context::background()
+        .with_value::<UserId>("user123".into())
+        .with_value::<AuthToken>("token456".into());
+    process_request(&ctx);
+}
+
 fn main() {
     pipeline();
     pipeline_with_cancel();
@@ -344,4 +418,7 @@ fn main() {
     buffer_pool();
     connection_pool();
     pub_sub();
+    context_cancel();
+    context_timeout();
+    context_values();
 }

@@ -13,6 +13,8 @@
 //! | [`semaphore`] | [`Semaphore`](semaphore::Semaphore): counting semaphore, one atomic word, FIFO hand-off, RAII permits | "Семафор" |
 //! | [`barrier`] | [`Latch`](barrier::Latch), [`WaitGroup`](barrier::WaitGroup), [`CyclicBarrier`](barrier::CyclicBarrier) | "Барьер", "Циклический барьер", `sync.WaitGroup` |
 //! | [`pool`] | [`ObjectPool`](pool::ObjectPool): a private slot per thread over a shared lock-free ring | "Пул объектов" |
+//! | [`pubsub`] | [`PubSub`](pubsub::PubSub): topics, a ring per subscriber, overflow policies, epoch-reclaimed topic map | "Издатель-Подписчик" |
+//! | [`context`] | [`Context`](context::Context): cancellation tree, deadlines, typed values | "Контекст" |
 //! | [`WaitPolicy`] | how blocking calls wait: spin, adaptive, park | every blocking call |
 //!
 //! # Example

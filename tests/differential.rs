@@ -129,3 +129,17 @@ fn pubsub_generated() {
         checkers::check_pubsub(&input);
     }
 }
+
+#[test]
+fn context_seed_corpus() {
+    for input in seeds("context") {
+        checkers::check_context(&input);
+    }
+}
+
+#[test]
+fn context_generated() {
+    for input in inputs(0x3C6E_F372_FE94_F82B, 3000, 120) {
+        checkers::check_context(&input);
+    }
+}

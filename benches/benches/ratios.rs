@@ -14,6 +14,7 @@
 //! oversubscribed).
 
 use lockgate_benches::broadcast::{bus_fanout, fanout_shapes, lockgate_fanout, tokio_fanout, Blob};
+use lockgate_benches::cancel::{tree_ops, Tree};
 use lockgate_benches::pool::{
     pool_pairs, pool_shapes, ArrayQueuePool, BoxAlloc, Linear, MutexVec, Obj, Pool,
 };
@@ -85,6 +86,10 @@ fn pool<P: Pool + 'static>(t: usize) -> Op {
 
 fn fan(f: fn(usize, u64) -> Duration, subs: usize) -> Op {
     Box::new(move |n| f(subs, n))
+}
+
+fn tree<T: Tree>(t: usize) -> Op {
+    Box::new(move |n| tree_ops::<T>(t, n))
 }
 
 fn bar<B: Bar + 'static>(t: usize) -> Op {
@@ -203,6 +208,19 @@ fn main() {
                     ("tokio broadcast", fan(tokio_fanout::<u64>, subs)),
                 ]
             };
+            compare(&group, impls, items / 10, rounds);
+        }
+    }
+    for t in [1, lockgate_benches::cores().len().max(1)] {
+        let group = format!("context/{t}t");
+        if wanted(&group) {
+            let impls: Vec<(&str, Op)> = vec![
+                ("lockgate", tree::<lockgate::context::Context>(t)),
+                (
+                    "tokio-util CancellationToken",
+                    tree::<tokio_util::sync::CancellationToken>(t),
+                ),
+            ];
             compare(&group, impls, items / 10, rounds);
         }
     }

@@ -5,6 +5,7 @@
 //! same shapes, capacities and waiting strategy, so the ratios compare like with like.
 
 pub mod broadcast;
+pub mod cancel;
 pub mod pool;
 pub mod sync_prims;
 

@@ -8,7 +8,7 @@
 
 mod prims;
 
-pub use prims::{check_counts, check_pool, check_pubsub, check_semaphore};
+pub use prims::{check_context, check_counts, check_pool, check_pubsub, check_semaphore};
 
 use std::cell::Cell;
 use std::collections::VecDeque;

@@ -657,3 +657,105 @@ pub fn check_pubsub(data: &[u8]) {
         }
     }
 }
+
+/// Context tree op sequences against a plain tree model: make children (cancellable, with a
+/// far deadline, with a value), cancel, drop handles, and check every held context's error
+/// and every node's live-children count (a dropped subtree must leave its parent's map).
+pub fn check_context(data: &[u8]) {
+    use lockgate::context::{CancelHandle, Context, ContextError, Key};
+    struct Tag;
+    impl Key for Tag {
+        type Value = u8;
+    }
+    struct Node {
+        parent: Option<usize>,
+        canceled: bool,
+        held: bool,
+        tag: Option<u8>,
+    }
+    let mut model: Vec<Node> = vec![Node {
+        parent: None,
+        canceled: false,
+        held: true,
+        tag: None,
+    }];
+    let mut handles: Vec<Option<(Context, Option<CancelHandle>)>> =
+        vec![Some((Context::background(), None))];
+    // A node lives while held or while a live child holds it.
+    fn alive(model: &[Node], i: usize) -> bool {
+        model[i].held || (0..model.len()).any(|c| model[c].parent == Some(i) && alive(model, c))
+    }
+    for pair in data.chunks(2) {
+        let (op, arg) = (pair[0], pair.get(1).copied().unwrap_or(0));
+        let held: Vec<usize> = (0..model.len()).filter(|&i| model[i].held).collect();
+        if held.is_empty() || model.len() > 64 {
+            break;
+        }
+        let i = held[arg as usize % held.len()];
+        match op % 6 {
+            0..=2 => {
+                let (ctx, _) = handles[i].as_ref().expect("held");
+                let (child, handle) = match op % 6 {
+                    0 => {
+                        let (c, h) = ctx.with_cancel();
+                        (c, Some(h))
+                    }
+                    1 => (ctx.with_timeout(Duration::from_secs(3600)), None),
+                    _ => (ctx.with_value::<Tag>(arg), None),
+                };
+                model.push(Node {
+                    parent: Some(i),
+                    canceled: model[i].canceled,
+                    held: true,
+                    tag: if op % 6 == 2 { Some(arg) } else { None },
+                });
+                handles.push(Some((child, handle)));
+            }
+            3 => {
+                if let Some((_, Some(h))) = handles[i].as_ref() {
+                    h.cancel();
+                    let mut todo = vec![i];
+                    while let Some(n) = todo.pop() {
+                        model[n].canceled = true;
+                        todo.extend((0..model.len()).filter(|&c| model[c].parent == Some(n)));
+                    }
+                }
+            }
+            4 => {
+                if i != 0 {
+                    handles[i] = None;
+                    model[i].held = false;
+                }
+            }
+            _ => {
+                // A cancelled node's map is empty: its cancel took the children, and later
+                // ones are born cancelled without registering.
+                let want = if model[i].canceled {
+                    0
+                } else {
+                    (0..model.len())
+                        .filter(|&c| model[c].parent == Some(i) && alive(&model, c))
+                        .count()
+                };
+                let (ctx, _) = handles[i].as_ref().expect("held");
+                assert_eq!(ctx.child_count(), want, "live children of node {i}");
+            }
+        }
+        for (n, h) in handles.iter().enumerate() {
+            if let Some((ctx, _)) = h {
+                let want = model[n].canceled.then_some(ContextError::Canceled);
+                assert_eq!(ctx.err(), want, "node {n}");
+                let mut tag = None;
+                let mut m = Some(n);
+                while let Some(k) = m {
+                    if let Some(t) = model[k].tag {
+                        tag = Some(t);
+                        break;
+                    }
+                    m = model[k].parent;
+                }
+                assert_eq!(ctx.value::<Tag>().copied(), tag, "value at node {n}");
+            }
+        }
+    }
+}

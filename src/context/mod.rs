@@ -33,7 +33,7 @@ use core::task::{Context as TaskContext, Poll};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::sync::{AtomicU64, AtomicUsize, Mutex, Ordering, StdArc};
+use crate::sync::{AtomicUsize, Mutex, Ordering, StdArc};
 use crate::wait::{self, WaitList, WaitPolicy, Waiter, NOTIFIED};
 
 const LIVE: usize = 0;
@@ -79,19 +79,11 @@ pub(crate) struct Node {
     cause: Mutex<Option<Cause>>,
     deadline: Option<Instant>,
     value: Option<(TypeId, Box<dyn Any + Send + Sync>)>,
-    /// Live children by id, held weakly. Registration and the cancel's take of the map both
-    /// happen under this lock.
-    children: Mutex<HashMap<u64, std::sync::Weak<Node>>>,
-    /// This node's id in its parent's `children`.
-    id: u64,
+    /// Live children by address, held weakly. Registration and the cancel's take of the map
+    /// both happen under this lock. The address is unique among registered children: a node
+    /// leaves the map in its `Drop`, before its memory can be reused.
+    children: Mutex<HashMap<usize, std::sync::Weak<Node>>>,
     waiters: WaitList<()>,
-}
-
-/// Ids for children; only compared for equality within one parent's map. Relaxed: uniqueness
-/// needs only the RMW.
-fn next_id() -> u64 {
-    crate::sync::global!(ids: AtomicU64 = AtomicU64::new(1));
-    ids().fetch_add(1, Ordering::Relaxed)
 }
 
 impl Node {
@@ -103,7 +95,6 @@ impl Node {
             deadline: None,
             value: None,
             children: Mutex::new(HashMap::new()),
-            id: 0,
             waiters: WaitList::new(),
         })
     }
@@ -195,25 +186,28 @@ impl Node {
             deadline,
             value,
             children: Mutex::new(HashMap::new()),
-            id: next_id(),
             waiters: WaitList::new(),
         });
-        {
+        let born_done = {
             let mut map = parent.children.lock().unwrap_or_else(|e| e.into_inner());
-            map.insert(node.id, StdArc::downgrade(&node));
-        }
-        // Registered under the parent's lock: a cancel that took the map before us set the
-        // parent's state first, so we see it here and follow.
-        match parent.state() {
-            LIVE => {}
-            s => {
-                let cause = parent
-                    .cause
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .clone();
-                node.finish(s, cause);
+            // Checked under the parent's lock: a cancel sets the parent's state before it
+            // takes the map under this lock, so either it finds our entry, or we see its state
+            // here and are born done (never registered: a done parent's map stays empty).
+            match parent.state() {
+                LIVE => {
+                    map.insert(StdArc::as_ptr(&node) as usize, StdArc::downgrade(&node));
+                    None
+                }
+                s => Some(s),
             }
+        };
+        if let Some(s) = born_done {
+            let cause = parent
+                .cause
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            node.finish(s, cause);
         }
         #[cfg(not(lockgate_loom))]
         if let Some(d) = deadline {
@@ -230,7 +224,7 @@ impl Drop for Node {
         // The last handle is gone: leave the parent's map, so it does not grow.
         if let Some(p) = &self.parent {
             let mut map = p.children.lock().unwrap_or_else(|e| e.into_inner());
-            map.remove(&self.id);
+            map.remove(&(self as *const Node as usize));
         }
     }
 }
@@ -353,7 +347,9 @@ impl Context {
         self.node.deadline
     }
 
-    /// Live direct children (a snapshot): a parent whose children are gone holds none.
+    /// Direct children registered for cancellation (a snapshot): live children of a live
+    /// context. A child whose handles are all gone leaves the map, and a done context has
+    /// none (cancellation took them, later ones are born done).
     pub fn child_count(&self) -> usize {
         self.node
             .children

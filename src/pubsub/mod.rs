@@ -3,7 +3,7 @@
 //!
 //! Serves the seed's "Издатель-Подписчик" (topics, subscribe, unsubscribe, publish to every
 //! subscriber of a topic without blocking on a slow one, close). Each subscriber owns a
-//! bounded [`RingQueue`]; a publish copies the message into the queue of every subscriber of
+//! bounded [`RingQueue`](crate::queue::RingQueue); a publish copies the message into the queue of every subscriber of
 //! its topic, applying the [`Overflow`] policy where a queue is full.
 //!
 //! Algorithm: the topic map (topic → subscriber list) lives behind one
