@@ -51,8 +51,8 @@ fn deadlines_fire_and_are_never_early() {
     assert_eq!(late.deadline(), ctx.deadline());
     assert_eq!(late.err(), Some(ContextError::DeadlineExceeded));
     // The shared timer wakes async waiters, which have no deadline of their own.
-    let t = root.with_timeout(Duration::from_millis(20));
     let start = Instant::now();
+    let t = root.with_timeout(Duration::from_millis(20));
     assert_eq!(block_on(t.done_async()), ContextError::DeadlineExceeded);
     assert!(start.elapsed() >= Duration::from_millis(20));
     assert_eq!(root.done_timeout(Duration::from_millis(5)), None);
@@ -195,4 +195,60 @@ fn cancel_racing_child_creation() {
             }
         });
     }
+}
+
+/// Dropping a very deep chain releases its ancestors iteratively: no stack overflow.
+#[test]
+fn deep_chain_drops_without_recursion() {
+    let _w = Watchdog::new("deep_chain_drops_without_recursion", 60);
+    thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            let root = Context::background();
+            let mut c = root.clone();
+            for i in 0..100_000u32 {
+                c = c.with_value::<User>(i);
+            }
+            assert_eq!(c.value::<User>(), Some(&99_999));
+            drop(c);
+            assert_eq!(root.child_count(), 0);
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+/// A waker that panics while a cancel wakes the parent's waiters: the subtree is still
+/// cancelled and its waiters still woken.
+#[test]
+fn panicking_waker_during_cancel_leaves_nothing_live() {
+    struct Bomb;
+    impl Wake for Bomb {
+        fn wake(self: Arc<Self>) {
+            panic!("waker bomb");
+        }
+    }
+    let (parent, cancel) = Context::background().with_cancel();
+    let (child, _h) = parent.with_cancel();
+    let bomb = Waker::from(Arc::new(Bomb));
+    let counting = Arc::new(Counting::default());
+    let waker = Waker::from(counting.clone());
+    let mut on_parent = Box::pin(parent.done_async());
+    let mut on_child = Box::pin(child.done_async());
+    assert!(on_parent
+        .as_mut()
+        .poll(&mut TaskContext::from_waker(&bomb))
+        .is_pending());
+    assert!(on_child
+        .as_mut()
+        .poll(&mut TaskContext::from_waker(&waker))
+        .is_pending());
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cancel.cancel()));
+    assert!(r.is_err(), "the waker's panic reaches the canceller");
+    assert_eq!(child.err(), Some(ContextError::Canceled));
+    assert_eq!(
+        counting.0.load(Ordering::SeqCst),
+        1,
+        "the child's waiter was woken"
+    );
 }

@@ -75,7 +75,8 @@ pub(crate) struct Node {
     /// `LIVE`, `CANCELED` or `EXPIRED`; leaves `LIVE` once, by a SeqCst compare-and-swap
     /// (the condition write that `waiters`' protocol pairs with).
     state: AtomicUsize,
-    /// Set before `state` leaves `LIVE`, under the lock; read after seeing the state.
+    /// Written under this lock, which `end` holds across the state's compare-and-swap, so a
+    /// reader that saw the state leave `LIVE` and then takes the lock sees it.
     cause: Mutex<Option<Cause>>,
     deadline: Option<Instant>,
     value: Option<(TypeId, Box<dyn Any + Send + Sync>)>,
@@ -134,19 +135,34 @@ impl Node {
     /// Ends this node and its subtree with `state` (if still live); iterative, so a deep tree
     /// cannot overflow the stack.
     fn finish(&self, state: usize, cause: Option<Cause>) {
-        let mut todo: Vec<StdArc<Node>> = Vec::new();
         if !self.end(state, cause.clone()) {
             return;
         }
-        todo.extend(self.take_children());
+        // End the whole subtree first, then wake: a waker that panics (user code) cannot
+        // leave part of the subtree live, and the guard wakes the rest while unwinding.
+        let mut ended: Vec<StdArc<Node>> = Vec::new();
+        let mut todo = self.take_children();
         while let Some(child) = todo.pop() {
             if child.end(state, cause.clone()) {
                 todo.extend(child.take_children());
+                ended.push(child);
             }
         }
+        struct WakeRest(Vec<StdArc<Node>>);
+        impl Drop for WakeRest {
+            fn drop(&mut self) {
+                while let Some(n) = self.0.pop() {
+                    n.waiters.notify_all(NOTIFIED);
+                }
+            }
+        }
+        let rest = WakeRest(ended);
+        self.waiters.notify_all(NOTIFIED);
+        drop(rest); // wakes the subtree (and would, unwinding, after a panic above)
     }
 
-    /// Moves this node from live to `state`; wakes its waiters. False if it was done already.
+    /// Moves this node from live to `state` and records the cause. False if it was done
+    /// already. The caller wakes its waiters.
     fn end(&self, state: usize, cause: Option<Cause>) -> bool {
         if self.state() != LIVE {
             return false;
@@ -160,8 +176,6 @@ impl Node {
             return false;
         }
         *c = cause;
-        drop(c);
-        self.waiters.notify_all(NOTIFIED);
         true
     }
 
@@ -210,7 +224,7 @@ impl Node {
             node.finish(s, cause);
         }
         #[cfg(not(lockgate_loom))]
-        if let Some(d) = deadline {
+        if let (Some(d), None) = (deadline, born_done) {
             if deadline != parent.deadline {
                 timer::schedule(d, StdArc::downgrade(&node));
             }
@@ -219,12 +233,33 @@ impl Node {
     }
 }
 
-impl Drop for Node {
-    fn drop(&mut self) {
-        // The last handle is gone: leave the parent's map, so it does not grow.
+impl Node {
+    /// Leaves the parent's map; `key` is this node's address inside its `Arc`.
+    fn unregister(&self, key: usize) {
         if let Some(p) = &self.parent {
             let mut map = p.children.lock().unwrap_or_else(|e| e.into_inner());
-            map.remove(&(self as *const Node as usize));
+            map.remove(&key);
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        // The last handle is gone: leave the parent's map, so it does not grow. (`self` is
+        // still at its address inside the `Arc`.)
+        self.unregister(self as *const Node as usize);
+        // Release the ancestors iteratively: dropping a deep chain recursively could
+        // overflow the stack.
+        let mut up = self.parent.take();
+        while let Some(arc) = up {
+            let key = StdArc::as_ptr(&arc) as usize;
+            up = match StdArc::into_inner(arc) {
+                Some(mut node) => {
+                    node.unregister(key);
+                    node.parent.take() // `node` drops here with no parent: no recursion
+                }
+                None => None,
+            };
         }
     }
 }

@@ -6,8 +6,8 @@
 //! nothing keeps a context alive for its deadline. With no deadlines pending the thread
 //! sleeps without a timeout, so idle timers cost no CPU.
 //!
-//! Under loom there is no timer thread (loom cannot model a background OS thread): loom
-//! models wait with their own deadlines, which `Context::done` honours without the timer.
+//! Under loom there is no timer thread (loom cannot model a background OS thread), and the
+//! loom models use no deadlines.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -41,7 +41,8 @@ impl Ord for Entry {
 }
 
 struct Timer {
-    heap: Mutex<(BinaryHeap<Reverse<Entry>>, u64)>,
+    /// The entries, the last sequence number, and the heap's length after the last sweep.
+    heap: Mutex<(BinaryHeap<Reverse<Entry>>, u64, usize)>,
     wake: Condvar,
 }
 
@@ -49,7 +50,7 @@ fn timer() -> &'static Timer {
     static TIMER: OnceLock<&'static Timer> = OnceLock::new();
     TIMER.get_or_init(|| {
         let t: &'static Timer = Box::leak(Box::new(Timer {
-            heap: Mutex::new((BinaryHeap::new(), 0)),
+            heap: Mutex::new((BinaryHeap::new(), 0, 0)),
             wake: Condvar::new(),
         }));
         std::thread::Builder::new()
@@ -69,9 +70,13 @@ fn run(t: &'static Timer) {
             Some(at) if at <= now => {
                 let Reverse(e) = guard.0.pop().expect("peeked");
                 drop(guard);
-                if let Some(node) = e.node.upgrade() {
-                    node.expire();
-                }
+                // Expiring runs wakers and may drop the last handle of a context (a user
+                // value's `Drop`): user code, which must not kill the timer thread.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    if let Some(node) = e.node.upgrade() {
+                        node.expire();
+                    }
+                }));
                 guard = t.heap.lock().unwrap_or_else(|e| e.into_inner());
             }
             Some(at) => {
@@ -92,6 +97,13 @@ pub(super) fn schedule(at: Instant, node: Weak<Node>) {
     let mut g = t.heap.lock().unwrap_or_else(|e| e.into_inner());
     g.1 += 1;
     let seq = g.1;
+    // Entries of contexts that are gone wait for their deadline, each keeping a node's
+    // memory (its `Weak`). Sweep them whenever the heap has doubled since the last sweep, so
+    // it stays within twice the live timed contexts (amortized O(1) per schedule).
+    if g.0.len() >= 64 && g.0.len() >= 2 * g.2 {
+        g.0.retain(|Reverse(e)| e.node.strong_count() > 0);
+        g.2 = g.0.len();
+    }
     let earliest = g.0.peek().map_or(true, |Reverse(e)| at < e.at);
     g.0.push(Reverse(Entry { at, seq, node }));
     drop(g);
