@@ -34,8 +34,8 @@ use crossbeam_utils::CachePadded;
 
 use crate::sync::{self, AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::wait::{
-    park_node, Backoff, Notified, WaitPolicy, WaitQueue, Waiter, Wake, CLOSED as NODE_CLOSED,
-    NOTIFIED, WAITING,
+    park_node, Backoff, Notified, OnUnwind, WaitPolicy, WaitQueue, Waiter, Wake,
+    CLOSED as NODE_CLOSED, NOTIFIED, WAITING,
 };
 
 /// Set once by `close`; never cleared.
@@ -513,19 +513,6 @@ impl RawSemaphore {
         };
         if outcome == Outcome::Acquired {
             self.release(n);
-        }
-    }
-}
-
-/// Runs its closure if dropped while the thread unwinds: finishes a job (waking, draining) that
-/// a panicking waker interrupted, so no waiter is left behind. (A second waker panicking
-/// during that unwinding aborts the process, as any panic in a destructor while unwinding.)
-struct OnUnwind<F: FnMut()>(F);
-
-impl<F: FnMut()> Drop for OnUnwind<F> {
-    fn drop(&mut self) {
-        if sync::panicking() {
-            (self.0)();
         }
     }
 }

@@ -485,16 +485,8 @@ impl<P> WaitList<P> {
         if !self.has_waiters() {
             return;
         }
-        /// Finishes the job if a waker panics, so no waiter is left parked.
-        struct Rest<'a, P>(&'a WaitList<P>, usize);
-        impl<P> Drop for Rest<'_, P> {
-            fn drop(&mut self) {
-                if sync::panicking() {
-                    self.0.wake_all_now(self.1);
-                }
-            }
-        }
-        let rest = Rest(self, state);
+        // Finishes the job if a waker panics, so no waiter is left parked.
+        let rest = super::OnUnwind(|| self.wake_all_now(state));
         self.wake_all_now(state);
         core::mem::forget(rest);
     }

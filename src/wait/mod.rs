@@ -31,6 +31,20 @@ pub use list::{
     CLOSED, IDLE, NOTIFIED, WAITING,
 };
 
+/// Runs its closure if dropped while the thread unwinds: finishes a job (waking, draining,
+/// handing on) that a panicking waker interrupted, so no waiter is left behind. Forget it once
+/// the job is done. (A second waker panicking during that unwinding aborts the process, as
+/// any panic in a destructor while unwinding.)
+pub(crate) struct OnUnwind<F: FnMut()>(pub(crate) F);
+
+impl<F: FnMut()> Drop for OnUnwind<F> {
+    fn drop(&mut self) {
+        if crate::sync::panicking() {
+            (self.0)();
+        }
+    }
+}
+
 /// The deadline `timeout` from now; `None` (wait forever) for a timeout too large to
 /// represent, as std's `recv_timeout` does.
 pub fn deadline_after(timeout: std::time::Duration) -> Option<std::time::Instant> {
