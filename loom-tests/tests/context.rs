@@ -43,3 +43,126 @@ fn child_cancel_racing_parent_cancel() {
         assert_eq!(child.err(), Some(ContextError::Canceled));
     });
 }
+
+/// A `recv_ctx` racing a send and a cancel of its context, on a buffered and a rendezvous
+/// channel: the value is either received or still in the channel (or handed back to the
+/// rendezvous sender), never lost, and the receiver ends with the value or `Done`.
+#[test]
+fn recv_ctx_racing_send_and_cancel() {
+    use lockgate::channel::{bounded, RecvCtxError, SendTimeoutError};
+    for cap in [1, 0] {
+        model(3, move || {
+            let (tx, rx) = bounded::<u32>(cap);
+            let (ctx, cancel) = Context::background().with_cancel();
+            let receiver = {
+                let rx = rx.clone();
+                thread::spawn(move || rx.recv_ctx(&ctx))
+            };
+            let sender = thread::spawn(move || {
+                if cap == 0 {
+                    // A rendezvous send needs a receiver: give up if none comes.
+                    match tx.send_timeout(5, std::time::Duration::from_millis(1)) {
+                        Ok(()) => true,
+                        Err(SendTimeoutError::Timeout(5)) => false,
+                        Err(e) => panic!("{e:?}"),
+                    }
+                } else {
+                    tx.send(5).unwrap();
+                    true
+                }
+            });
+            cancel.cancel();
+            let got = receiver.join().unwrap();
+            let sent = sender.join().unwrap();
+            match got {
+                Ok(v) => {
+                    assert_eq!(v, 5);
+                    assert!(sent);
+                    assert!(rx.try_recv().is_err(), "received twice");
+                }
+                Err(RecvCtxError::Done(ContextError::Canceled)) => {
+                    if sent {
+                        assert_eq!(rx.try_recv(), Ok(5), "the value was lost");
+                    }
+                }
+                // The rendezvous sender gave up and left before the receiver looked.
+                Err(RecvCtxError::Disconnected) => assert!(!sent, "disconnected with a value"),
+                Err(e) => panic!("{e:?}"),
+            }
+        });
+    }
+}
+
+/// An `acquire_ctx` racing a release and a cancel: the permit is granted to the waiter or
+/// stays in the semaphore, never lost.
+#[test]
+fn acquire_ctx_racing_release_and_cancel() {
+    use lockgate::semaphore::Semaphore;
+    use std::sync::Arc; // owned permits hold a std Arc
+    for fair in [false, true] {
+        model(3, move || {
+            let sem = Arc::new(if fair {
+                Semaphore::new_fair(1)
+            } else {
+                Semaphore::new(1)
+            });
+            let held = sem.try_acquire_owned().unwrap();
+            let (ctx, cancel) = Context::background().with_cancel();
+            let waiter = {
+                let sem = sem.clone();
+                thread::spawn(move || sem.acquire_ctx(&ctx).map(|p| p.forget()).is_ok())
+            };
+            let releaser = thread::spawn(move || drop(held));
+            cancel.cancel();
+            releaser.join().unwrap();
+            let got = waiter.join().unwrap();
+            // `forget` kept a granted permit out: it is either there or with the waiter.
+            assert_eq!(sem.available_permits() + usize::from(got), 1);
+        });
+    }
+}
+
+/// The cancel is the only way out: a waiter parked on a channel, a semaphore, a latch and a
+/// barrier each wakes with `Canceled` (a waiter that missed the cancel and was not linked in
+/// the context's list would park forever, which loom reports as a deadlock).
+#[test]
+fn cancel_wakes_every_kind_of_parked_waiter() {
+    use lockgate::barrier::{BarrierCtxError, CyclicBarrier, Latch};
+    use lockgate::channel::{bounded, RecvCtxError};
+    use lockgate::semaphore::{AcquireCtxError, Semaphore};
+    for kind in 0..4 {
+        model(3, move || {
+            let (ctx, cancel) = Context::background().with_cancel();
+            let t = thread::spawn(move || match kind {
+                0 => {
+                    let (_tx, rx) = bounded::<u32>(1);
+                    assert_eq!(
+                        rx.recv_ctx(&ctx),
+                        Err(RecvCtxError::Done(ContextError::Canceled))
+                    );
+                }
+                1 => {
+                    let sem = Semaphore::new(0);
+                    assert_eq!(
+                        sem.acquire_ctx(&ctx).err(),
+                        Some(AcquireCtxError::Done(ContextError::Canceled))
+                    );
+                }
+                2 => {
+                    let latch = Latch::new(1);
+                    assert_eq!(latch.wait_ctx(&ctx), Err(ContextError::Canceled));
+                }
+                _ => {
+                    let barrier = CyclicBarrier::new(2);
+                    assert_eq!(
+                        barrier.wait_ctx(&ctx).err(),
+                        Some(BarrierCtxError::Done(ContextError::Canceled))
+                    );
+                    // Broken if it had arrived; a cancel before the call leaves it alone.
+                }
+            });
+            cancel.cancel();
+            t.join().unwrap();
+        });
+    }
+}

@@ -9,11 +9,12 @@
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
+use crate::context::{Context, ContextError};
 use crate::sync::{AtomicUsize, Ordering, StdArc};
-use crate::wait::{self, deadline_after, WaitList, WaitPolicy, Waiter, NOTIFIED};
+use crate::wait::{self, deadline_after, Until, WaitList, WaitPolicy, Waiter, NOTIFIED};
 
 /// A counter that wakes its waiters when it reaches zero.
 pub(super) struct Count {
@@ -61,8 +62,18 @@ impl Count {
         (self.get() == 0).then_some(())
     }
 
-    fn wait(&self, deadline: Option<Instant>) -> bool {
-        wait::wait_blocking(&self.waiters, self.policy, deadline, || self.attempt()).is_some()
+    fn wait_ctx(&self, ctx: &Context) -> Result<(), ContextError> {
+        if let Some(e) = ctx.err() {
+            return Err(e);
+        }
+        match self.wait(ctx.until()) {
+            true => Ok(()),
+            false => Err(ctx.err_after_wait()),
+        }
+    }
+
+    fn wait(&self, until: Until<'_>) -> bool {
+        wait::wait_blocking(&self.waiters, self.policy, until, || self.attempt()).is_some()
     }
 }
 
@@ -113,7 +124,7 @@ impl Latch {
 
     /// Blocks until the count reaches zero.
     pub fn wait(&self) {
-        self.core.wait(None);
+        self.core.wait(Until::FOREVER);
     }
 
     /// Counts down by one, then waits for zero.
@@ -124,12 +135,18 @@ impl Latch {
 
     /// Waits at most `timeout`; true if the count reached zero.
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.core.wait(deadline_after(timeout))
+        self.core.wait(deadline_after(timeout).into())
     }
 
     /// Waits until `deadline` at most; true if the count reached zero.
     pub fn wait_deadline(&self, deadline: Instant) -> bool {
-        self.core.wait(Some(deadline))
+        self.core.wait(Some(deadline).into())
+    }
+
+    /// Waits for zero until `ctx` is done (cancelled or past its deadline), then returns why.
+    /// A context already done fails the call before it looks at the count.
+    pub fn wait_ctx(&self, ctx: &Context) -> Result<(), ContextError> {
+        self.core.wait_ctx(ctx)
     }
 
     /// Waits for zero, asynchronously (cancel-safe).
@@ -221,17 +238,23 @@ impl WaitGroup {
 
     /// Blocks until the count is zero.
     pub fn wait(&self) {
-        self.core.wait(None);
+        self.core.wait(Until::FOREVER);
     }
 
     /// Waits at most `timeout`; true if the count reached zero.
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.core.wait(deadline_after(timeout))
+        self.core.wait(deadline_after(timeout).into())
     }
 
     /// Waits until `deadline` at most; true if the count reached zero.
     pub fn wait_deadline(&self, deadline: Instant) -> bool {
-        self.core.wait(Some(deadline))
+        self.core.wait(Some(deadline).into())
+    }
+
+    /// Waits for zero until `ctx` is done (cancelled or past its deadline), then returns why.
+    /// A context already done fails the call before it looks at the count.
+    pub fn wait_ctx(&self, ctx: &Context) -> Result<(), ContextError> {
+        self.core.wait_ctx(ctx)
     }
 
     /// Waits for zero, asynchronously (cancel-safe).
@@ -300,7 +323,7 @@ impl<'a> WaitZero<'a> {
 impl Future for WaitZero<'_> {
     type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
         // SAFETY: `node` is structurally pinned: never moved out of `self`.
         let this = unsafe { self.get_unchecked_mut() };
         assert!(!this.done, "WaitZero polled after completion");

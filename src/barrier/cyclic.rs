@@ -39,10 +39,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
+use crate::context::Context;
 use crate::sync::{thread_local, AtomicU64, AtomicUsize, Mutex, Ordering, UnsafeCell};
-use crate::wait::{self, deadline_after, WaitList, WaitPolicy, CLOSED, NOTIFIED};
+use crate::wait::{self, deadline_after, Until, WaitList, WaitPolicy, CLOSED, NOTIFIED};
 
-use super::error::{BrokenBarrier, WaitTimeoutError};
+use super::error::{BarrierCtxError, BrokenBarrier, WaitTimeoutError};
 
 /// Bits of the word that count arrived threads.
 const COUNT_BITS: u32 = 24;
@@ -237,7 +238,7 @@ impl CyclicBarrier {
     /// # Panics
     /// If called from this barrier's own trip action, which would wait for itself.
     pub fn wait(&self) -> Result<BarrierWaitResult, BrokenBarrier> {
-        self.wait_until(None).map_err(|_| BrokenBarrier)
+        self.wait_until(Until::FOREVER).map_err(|_| BrokenBarrier)
     }
 
     /// Waits at most `timeout`. If it passes first, the round breaks: this thread gets
@@ -246,15 +247,32 @@ impl CyclicBarrier {
     /// one runs (this thread's round is complete, or this thread arrived early for the next
     /// round), the deadline waits for it to finish.
     pub fn wait_timeout(&self, timeout: Duration) -> Result<BarrierWaitResult, WaitTimeoutError> {
-        self.wait_until(deadline_after(timeout))
+        self.wait_until(deadline_after(timeout).into())
     }
 
     /// Waits until `deadline` at most; as [`CyclicBarrier::wait_timeout`].
     pub fn wait_deadline(&self, deadline: Instant) -> Result<BarrierWaitResult, WaitTimeoutError> {
-        self.wait_until(Some(deadline))
+        self.wait_until(Some(deadline).into())
     }
 
-    fn wait_until(&self, deadline: Option<Instant>) -> Result<BarrierWaitResult, WaitTimeoutError> {
+    /// Waits until the round is complete or `ctx` is done (cancelled or past its deadline).
+    /// A context that ends first breaks the round, exactly as a timeout does: this thread
+    /// gets [`BarrierCtxError::Done`] and the others [`BrokenBarrier`]. A context already
+    /// done fails the call before it arrives (the round is not touched).
+    ///
+    /// # Panics
+    /// If called from this barrier's own trip action.
+    pub fn wait_ctx(&self, ctx: &Context) -> Result<BarrierWaitResult, BarrierCtxError> {
+        if let Some(e) = ctx.err() {
+            return Err(BarrierCtxError::Done(e));
+        }
+        self.wait_until(ctx.until()).map_err(|e| match e {
+            WaitTimeoutError::Timeout => BarrierCtxError::Done(ctx.err_after_wait()),
+            WaitTimeoutError::Broken => BarrierCtxError::Broken,
+        })
+    }
+
+    fn wait_until(&self, until: Until<'_>) -> Result<BarrierWaitResult, WaitTimeoutError> {
         self.not_in_action("wait");
         // AcqRel at least: each arrival's earlier writes must reach the leader (Acquire of
         // the release sequence on this word) and, through the trip, everyone. SeqCst, like
@@ -279,27 +297,23 @@ impl CyclicBarrier {
         if a % self.parties == self.parties - 1 {
             return self.lead(round).map(|()| result(true));
         }
-        match self.follow(round, deadline) {
+        match self.follow(round, until) {
             Some(r) => r.map(|()| result(false)),
             None => self.time_out(round).map(|()| result(false)),
         }
     }
 
-    /// Waits (without deadline) until round `m` ends or breaks; `Some` with the outcome.
-    fn follow(&self, m: u64, deadline: Option<Instant>) -> Option<Result<(), WaitTimeoutError>> {
+    /// Waits until round `m` ends or breaks, or `until` passes; `Some` with the outcome.
+    fn follow(&self, m: u64, until: Until<'_>) -> Option<Result<(), WaitTimeoutError>> {
         let attempt = || self.judge(m, self.state.load(Ordering::SeqCst));
-        self.wait_for(deadline, attempt)
+        self.wait_for(until, attempt)
     }
 
     /// The barrier's waiting path: poll the word after every pause for about a round's time
     /// (a round ends with one store everyone is reading), then park on the wait list.
-    fn wait_for<R>(
-        &self,
-        deadline: Option<Instant>,
-        attempt: impl FnMut() -> Option<R>,
-    ) -> Option<R> {
+    fn wait_for<R>(&self, until: Until<'_>, attempt: impl FnMut() -> Option<R>) -> Option<R> {
         let mut attempt = attempt;
-        let past = || deadline.is_some_and(|d| Instant::now() >= d);
+        let past = || until.passed();
         if let Some(r) = wait::spin_poll(self.policy, past, &mut attempt) {
             return Some(r);
         }
@@ -310,7 +324,7 @@ impl CyclicBarrier {
             WaitPolicy::Spin => WaitPolicy::Spin,
             _ => WaitPolicy::Park,
         };
-        wait::wait_blocking(&self.waiters, policy, deadline, attempt)
+        wait::wait_blocking(&self.waiters, policy, until, attempt)
     }
 
     /// The outcome for a thread of round `m`, given the word `s`, if `m` is over.
@@ -337,7 +351,7 @@ impl CyclicBarrier {
         let s = self.state.load(Ordering::SeqCst);
         if !current(s) {
             // An early arrival: a previous round's leader is still at work.
-            let r = self.wait_for(None, || {
+            let r = self.wait_for(Until::FOREVER, || {
                 let s = self.state.load(Ordering::SeqCst);
                 if current(s) {
                     Some(Ok(()))
@@ -401,7 +415,9 @@ impl CyclicBarrier {
             if count_of(s) >= self.parties {
                 // All of `m` arrived and its leader is at work: the outcome is not ours to
                 // decide. Wait for it without a deadline.
-                return self.follow(m, None).expect("a wait without deadline ended");
+                return self
+                    .follow(m, Until::FOREVER)
+                    .expect("a wait without deadline ended");
             }
             // Break the round, counting ourselves out (we return now).
             if self
@@ -538,7 +554,7 @@ impl CyclicBarrier {
 
     /// Waits until the word differs from `s` (a round in flight finishing).
     fn await_change(&self, s: u64) {
-        self.wait_for(None, || {
+        self.wait_for(Until::FOREVER, || {
             (self.state.load(Ordering::SeqCst) != s).then_some(())
         });
     }

@@ -19,4 +19,4 @@ mod error;
 
 pub use count::{Latch, WaitGroup, WaitGuard, WaitZero};
 pub use cyclic::{BarrierWaitResult, CyclicBarrier, MAX_PARTIES};
-pub use error::{BrokenBarrier, WaitTimeoutError};
+pub use error::{BarrierCtxError, BrokenBarrier, WaitTimeoutError};

@@ -8,12 +8,11 @@
 use core::task::{Context, Poll};
 
 use crossbeam_utils::CachePadded;
-use std::time::Instant;
 
 use super::error::{SendTimeoutError, TryRecvError, TrySendError};
 use crate::queue::{Busy, RingQueue};
 use crate::sync::{AtomicUsize, Ordering};
-use crate::wait::{self, WaitList, WaitPolicy, Waiter, CLOSED};
+use crate::wait::{self, Until, WaitList, WaitPolicy, Waiter, CLOSED};
 
 /// What a blocking or async attempt does when its slot's other-side operation is in flight
 /// (a value being copied in or out, for a few nanoseconds).
@@ -134,13 +133,9 @@ impl<T> Array<T> {
         }
     }
 
-    pub(super) fn send(
-        &self,
-        value: T,
-        deadline: Option<Instant>,
-    ) -> Result<(), SendTimeoutError<T>> {
+    pub(super) fn send(&self, value: T, until: Until<'_>) -> Result<(), SendTimeoutError<T>> {
         let mut slot = Some(value);
-        match wait::wait_blocking(&self.senders, self.policy, deadline, || {
+        match wait::wait_blocking(&self.senders, self.policy, until, || {
             self.attempt_send(&mut slot)
         }) {
             Some(Ok(())) => Ok(()),
@@ -151,10 +146,8 @@ impl<T> Array<T> {
         }
     }
 
-    pub(super) fn recv(&self, deadline: Option<Instant>) -> Option<Result<T, ()>> {
-        wait::wait_blocking(&self.receivers, self.policy, deadline, || {
-            self.attempt_recv()
-        })
+    pub(super) fn recv(&self, until: Until<'_>) -> Option<Result<T, ()>> {
+        wait::wait_blocking(&self.receivers, self.policy, until, || self.attempt_recv())
     }
 
     pub(super) fn poll_send(

@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use crate::context::ContextError;
+
 /// The value could not be sent because every [`Receiver`](super::Receiver) is gone.
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub struct SendError<T>(pub T);
@@ -194,3 +196,61 @@ impl<T> std::error::Error for SendTimeoutError<T> {}
 impl std::error::Error for RecvError {}
 impl std::error::Error for TryRecvError {}
 impl std::error::Error for RecvTimeoutError {}
+
+/// Why [`Sender::send_ctx`](super::Sender::send_ctx) did not send. Carries the value back.
+#[derive(PartialEq, Eq, Clone, Copy)]
+pub enum SendCtxError<T> {
+    /// The context was done (cancelled, or past its deadline) before there was room.
+    Done(T, ContextError),
+    /// Every receiver is gone.
+    Disconnected(T),
+}
+
+/// Why [`Receiver::recv_ctx`](super::Receiver::recv_ctx) returned nothing.
+#[derive(PartialEq, Eq, Clone, Copy, Debug)]
+pub enum RecvCtxError {
+    /// The context was done (cancelled, or past its deadline) while the channel was empty.
+    /// Nothing was taken from the channel.
+    Done(ContextError),
+    /// The channel is empty and every sender is gone.
+    Disconnected,
+}
+
+impl<T> SendCtxError<T> {
+    /// The value that was not sent.
+    pub fn into_inner(self) -> T {
+        match self {
+            SendCtxError::Done(v, _) | SendCtxError::Disconnected(v) => v,
+        }
+    }
+}
+
+impl<T> fmt::Debug for SendCtxError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendCtxError::Done(_, e) => write!(f, "Done(.., {e:?})"),
+            SendCtxError::Disconnected(_) => f.write_str("Disconnected(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for SendCtxError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendCtxError::Done(_, e) => write!(f, "send abandoned: {e}"),
+            SendCtxError::Disconnected(_) => SendError(()).fmt(f),
+        }
+    }
+}
+
+impl fmt::Display for RecvCtxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecvCtxError::Done(e) => write!(f, "receive abandoned: {e}"),
+            RecvCtxError::Disconnected => RecvError.fmt(f),
+        }
+    }
+}
+
+impl<T> std::error::Error for SendCtxError<T> {}
+impl std::error::Error for RecvCtxError {}

@@ -58,12 +58,14 @@ use core::fmt;
 use std::time::{Duration, Instant};
 
 pub use error::{
-    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+    RecvCtxError, RecvError, RecvTimeoutError, SendCtxError, SendError, SendTimeoutError,
+    TryRecvError, TrySendError,
 };
 pub use future::{RecvFuture, SendFuture};
 
+use crate::context::Context;
 use crate::sync::{Arc, AtomicUsize, Ordering};
-use crate::wait::{deadline_after, WaitPolicy};
+use crate::wait::{deadline_after, Until, WaitPolicy};
 use array::Array;
 use zero::Zero;
 
@@ -151,12 +153,12 @@ impl<T> Shared<T> {
         }
     }
 
-    fn send(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
-        flavor!(self, c => c.send(value, deadline))
+    fn send(&self, value: T, until: Until<'_>) -> Result<(), SendTimeoutError<T>> {
+        flavor!(self, c => c.send(value, until))
     }
 
-    fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        match flavor!(self, c => c.recv(deadline)) {
+    fn recv(&self, until: Until<'_>) -> Result<T, RecvTimeoutError> {
+        match flavor!(self, c => c.recv(until)) {
             Some(Ok(v)) => Ok(v),
             Some(Err(())) => Err(RecvTimeoutError::Disconnected),
             None => Err(RecvTimeoutError::Timeout),
@@ -179,7 +181,7 @@ impl<T> Sender<T> {
     /// takes it). Fails, handing the value back, once every receiver is gone.
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         self.shared
-            .send(value, None)
+            .send(value, Until::FOREVER)
             .map_err(|e| SendError(e.into_inner()))
     }
 
@@ -190,12 +192,39 @@ impl<T> Sender<T> {
 
     /// Like [`Sender::send`], giving up after `timeout`. Never returns `Timeout` early.
     pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
-        self.shared.send(value, deadline_after(timeout))
+        self.shared.send(value, deadline_after(timeout).into())
     }
 
     /// Like [`Sender::send`], giving up at `deadline`.
     pub fn send_deadline(&self, value: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
-        self.shared.send(value, Some(deadline))
+        self.shared.send(value, Some(deadline).into())
+    }
+
+    /// Like [`Sender::send`], giving up once `ctx` is done (cancelled or past its deadline),
+    /// with the value handed back. A context that is already done fails the call before it
+    /// looks at the channel (one load); a cancellation during the wait wakes it at once.
+    ///
+    /// ```
+    /// use lockgate::channel::{bounded, SendCtxError};
+    /// use lockgate::context::{Context, ContextError};
+    ///
+    /// let (tx, _rx) = bounded(1);
+    /// tx.send(1).unwrap(); // now full
+    /// let (ctx, cancel) = Context::background().with_cancel();
+    /// std::thread::spawn(move || cancel.cancel());
+    /// match tx.send_ctx(2, &ctx) {
+    ///     Err(SendCtxError::Done(v, ContextError::Canceled)) => assert_eq!(v, 2),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// ```
+    pub fn send_ctx(&self, value: T, ctx: &Context) -> Result<(), SendCtxError<T>> {
+        if let Some(e) = ctx.err() {
+            return Err(SendCtxError::Done(value, e));
+        }
+        self.shared.send(value, ctx.until()).map_err(|e| match e {
+            SendTimeoutError::Timeout(v) => SendCtxError::Done(v, ctx.err_after_wait()),
+            SendTimeoutError::Disconnected(v) => SendCtxError::Disconnected(v),
+        })
     }
 
     /// Sends asynchronously. Dropping the future before it completes never leaves a
@@ -231,7 +260,7 @@ impl<T> Receiver<T> {
     /// Receives a value, blocking while the channel is empty. Fails once the channel is empty
     /// and every sender is gone.
     pub fn recv(&self) -> Result<T, RecvError> {
-        self.shared.recv(None).map_err(|_| RecvError)
+        self.shared.recv(Until::FOREVER).map_err(|_| RecvError)
     }
 
     /// Receives a value if one is ready. Lock-free for buffered channels.
@@ -241,12 +270,36 @@ impl<T> Receiver<T> {
 
     /// Like [`Receiver::recv`], giving up after `timeout`. Never returns `Timeout` early.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.shared.recv(deadline_after(timeout))
+        self.shared.recv(deadline_after(timeout).into())
     }
 
     /// Like [`Receiver::recv`], giving up at `deadline`.
     pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
-        self.shared.recv(Some(deadline))
+        self.shared.recv(Some(deadline).into())
+    }
+
+    /// Like [`Receiver::recv`], giving up once `ctx` is done (cancelled or past its deadline).
+    /// Nothing is taken from the channel then: a value that arrives as the context ends is
+    /// either returned or left for the next receive. A context that is already done fails the
+    /// call before it looks at the channel.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lockgate::channel::{bounded, RecvCtxError};
+    /// use lockgate::context::{Context, ContextError};
+    ///
+    /// let (_tx, rx) = bounded::<u32>(1);
+    /// let ctx = Context::background().with_timeout(Duration::from_millis(10));
+    /// assert_eq!(rx.recv_ctx(&ctx), Err(RecvCtxError::Done(ContextError::DeadlineExceeded)));
+    /// ```
+    pub fn recv_ctx(&self, ctx: &Context) -> Result<T, RecvCtxError> {
+        if let Some(e) = ctx.err() {
+            return Err(RecvCtxError::Done(e));
+        }
+        self.shared.recv(ctx.until()).map_err(|e| match e {
+            RecvTimeoutError::Timeout => RecvCtxError::Done(ctx.err_after_wait()),
+            RecvTimeoutError::Disconnected => RecvCtxError::Disconnected,
+        })
     }
 
     /// Receives asynchronously. Cancel-safe: dropping the future takes nothing from the

@@ -19,11 +19,10 @@
 
 use core::task::{Context, Poll};
 use std::collections::VecDeque;
-use std::time::Instant;
 
 use super::error::{SendTimeoutError, TryRecvError, TrySendError};
 use crate::sync::{self, Mutex, MutexGuard};
-use crate::wait::{park_node, Notified, WaitQueue, Waiter, Wake, CLOSED, NOTIFIED, WAITING};
+use crate::wait::{park_node, Notified, Until, WaitQueue, Waiter, Wake, CLOSED, NOTIFIED, WAITING};
 
 struct Inner<T> {
     /// Parked senders; each node's payload holds the value it offers (`Some` while linked).
@@ -123,11 +122,7 @@ impl<T> Zero<T> {
         }
     }
 
-    pub(super) fn send(
-        &self,
-        value: T,
-        deadline: Option<Instant>,
-    ) -> Result<(), SendTimeoutError<T>> {
+    pub(super) fn send(&self, value: T, until: Until<'_>) -> Result<(), SendTimeoutError<T>> {
         let node = Waiter::new(None);
         {
             let mut g = self.lock();
@@ -147,7 +142,7 @@ impl<T> Zero<T> {
             // SAFETY: `node` is IDLE and stays on this frame until it is unlinked below.
             unsafe { g.senders.push_back(&node, Wake::Thread(sync::current())) };
         }
-        let mut state = park_node(&node, deadline);
+        let mut state = park_node(&node, until);
         if state == WAITING {
             // SAFETY: the node is linked in `senders` or was completed by it.
             let (picked, _wake) = unsafe { self.lock().senders.remove(&node) };
@@ -165,7 +160,7 @@ impl<T> Zero<T> {
         }
     }
 
-    pub(super) fn recv(&self, deadline: Option<Instant>) -> Option<Result<T, ()>> {
+    pub(super) fn recv(&self, until: Until<'_>) -> Option<Result<T, ()>> {
         loop {
             let node = Waiter::new(None);
             {
@@ -182,7 +177,7 @@ impl<T> Zero<T> {
                 // SAFETY: `node` is IDLE and stays on this frame until it is unlinked below.
                 unsafe { g.receivers.push_back(&node, Wake::Thread(sync::current())) };
             }
-            let mut state = park_node(&node, deadline);
+            let mut state = park_node(&node, until);
             if state == WAITING {
                 // SAFETY: the node is linked in `receivers` or was completed by it.
                 let (picked, _wake) = unsafe { self.lock().receivers.remove(&node) };

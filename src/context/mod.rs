@@ -34,7 +34,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::sync::{AtomicUsize, Mutex, Ordering, StdArc};
-use crate::wait::{self, WaitList, WaitPolicy, Waiter, NOTIFIED};
+use crate::wait::{self, Interrupt, Until, WaitList, WaitPolicy, Waiter, NOTIFIED};
 
 const LIVE: usize = 0;
 const CANCELED: usize = 1;
@@ -233,6 +233,21 @@ impl Node {
     }
 }
 
+// Blocking calls bounded by a context (`*_ctx`) register in `waiters` while they park.
+impl Interrupt for Node {
+    /// One SeqCst load: pairs with the SeqCst compare-and-swap in `end`, which `finish`
+    /// follows with `notify_all` (the event-count pairing `Interrupt` asks for). A passed
+    /// deadline is the wait's own deadline (see `Context::until`), not checked here.
+    #[inline]
+    fn is_interrupted(&self) -> bool {
+        self.state() != LIVE
+    }
+
+    fn waiters(&self) -> &WaitList<()> {
+        &self.waiters
+    }
+}
+
 impl Node {
     /// Leaves the parent's map; `key` is this node's address inside its `Arc`.
     fn unregister(&self, key: usize) {
@@ -391,6 +406,24 @@ impl Context {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .len()
+    }
+
+    /// The bound a blocking call honours for this context: its deadline, and its cancellation
+    /// (none for a root, which can never be cancelled).
+    pub(crate) fn until(&self) -> Until<'_> {
+        Until {
+            deadline: self.node.deadline,
+            cancel: match self.node.parent {
+                Some(_) => Some(&*self.node),
+                None => None,
+            },
+        }
+    }
+
+    /// Why a wait bounded by [`Context::until`] gave up: the context is done by then (its
+    /// state left live, or its deadline passed, which `err` turns into `DeadlineExceeded`).
+    pub(crate) fn err_after_wait(&self) -> ContextError {
+        self.err().unwrap_or(ContextError::DeadlineExceeded)
     }
 
     /// Blocks until the context is done; returns why.

@@ -29,15 +29,16 @@ use core::borrow::Borrow;
 use core::fmt;
 use core::hash::Hash;
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_epoch::{self as epoch, Atomic, Owned};
 
+use crate::context::Context;
 use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering, StdArc};
-use crate::wait::{deadline_after, WaitPolicy};
+use crate::wait::{deadline_after, Until, WaitPolicy};
 use sub::SubQueue;
 
-pub use error::{Closed, RecvError, RecvTimeoutError, TryRecvError};
+pub use error::{Closed, PublishCtxError, RecvCtxError, RecvError, RecvTimeoutError, TryRecvError};
 pub use sub::{RecvFuture, Subscription};
 
 /// What a publish does for a subscriber whose queue is full. Every loss is counted
@@ -231,7 +232,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.publish_until(topic, msg, None)
+        self.publish_until(topic, msg, Until::FOREVER)
     }
 
     /// As [`publish`](Self::publish), but a blocking delivery waits at most `timeout` (from
@@ -246,15 +247,31 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.publish_until(topic, msg, deadline_after(timeout))
+        self.publish_until(topic, msg, deadline_after(timeout).into())
     }
 
-    fn publish_until<Q>(
+    /// As [`publish`](Self::publish), but a blocking delivery waits only while `ctx` is live;
+    /// a subscriber still full when it ends loses the message (counted, as with
+    /// [`publish_timeout`](Self::publish_timeout)). A context already done when the call
+    /// begins publishes nothing and hands the message back.
+    pub fn publish_ctx<Q>(
         &self,
         topic: &Q,
         msg: T,
-        deadline: Option<Instant>,
-    ) -> Result<usize, Closed<T>>
+        ctx: &Context,
+    ) -> Result<usize, PublishCtxError<T>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if let Some(e) = ctx.err() {
+            return Err(PublishCtxError::Done(msg, e));
+        }
+        self.publish_until(topic, msg, ctx.until())
+            .map_err(|Closed(m)| PublishCtxError::Closed(m))
+    }
+
+    fn publish_until<Q>(&self, topic: &Q, msg: T, until: Until<'_>) -> Result<usize, Closed<T>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
@@ -273,9 +290,9 @@ where
             // A blocking delivery may wait long: hold the list, not the epoch.
             let owned = subs.clone();
             drop(guard);
-            return Ok(deliver_all(s, &owned, msg, deadline));
+            return Ok(deliver_all(s, &owned, msg, until));
         }
-        Ok(deliver_all(s, subs, msg, deadline))
+        Ok(deliver_all(s, subs, msg, until))
     }
     /// Subscribers of `topic` now (a snapshot).
     pub fn subscriber_count<Q>(&self, topic: &Q) -> usize
@@ -321,7 +338,7 @@ fn deliver_all<K, T: Clone>(
     s: &Shared<K, T>,
     list: &[StdArc<SubQueue<T>>],
     msg: T,
-    deadline: Option<Instant>,
+    until: Until<'_>,
 ) -> usize {
     let mut msg = Some(msg);
     let mut delivered = 0;
@@ -331,7 +348,7 @@ fn deliver_all<K, T: Clone>(
         } else {
             msg.as_ref().expect("not yet moved").clone()
         };
-        if q.deliver(m, s.overflow, s.wait, deadline) {
+        if q.deliver(m, s.overflow, s.wait, until) {
             delivered += 1;
         }
     }

@@ -4,16 +4,17 @@
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
-use super::error::{RecvError, RecvTimeoutError, TryRecvError};
+use super::error::{RecvCtxError, RecvError, RecvTimeoutError, TryRecvError};
 use super::{Overflow, Shared};
+use crate::context::Context;
 use crate::queue::RingQueue;
 use crate::sync::{AtomicBool, AtomicU64, Ordering, StdArc};
-use crate::wait::{self, deadline_after, WaitList, WaitPolicy, Waiter, CLOSED};
+use crate::wait::{self, deadline_after, Until, WaitList, WaitPolicy, Waiter, CLOSED};
 
 pub(super) struct SubQueue<T> {
     queue: RingQueue<T>,
@@ -83,7 +84,7 @@ impl<T> SubQueue<T> {
         msg: T,
         policy: Overflow,
         wait: WaitPolicy,
-        deadline: Option<Instant>,
+        until: Until<'_>,
     ) -> bool {
         if self.is_closed() {
             return false;
@@ -109,7 +110,7 @@ impl<T> SubQueue<T> {
                     Err(m) => m,
                 };
                 let mut slot = Some(msg);
-                let r = wait::wait_blocking(&self.writers, wait, deadline, || {
+                let r = wait::wait_blocking(&self.writers, wait, until, || {
                     if self.is_closed() {
                         return Some(false);
                     }
@@ -124,7 +125,7 @@ impl<T> SubQueue<T> {
                 match r {
                     Some(queued) => queued,
                     None => {
-                        self.lose(); // timed out: counted, never silent
+                        self.lose(); // timed out or cancelled: counted, never silent
                         false
                     }
                 }
@@ -232,7 +233,7 @@ where
 
     /// Waits for a message; idle subscribers park (they burn no CPU).
     pub fn recv(&self) -> Result<T, RecvError> {
-        self.recv_until(None).map_err(|e| match e {
+        self.recv_until(Until::FOREVER).map_err(|e| match e {
             RecvTimeoutError::Lagged(n) => RecvError::Lagged(n),
             _ => RecvError::Closed,
         })
@@ -240,16 +241,30 @@ where
 
     /// Waits at most `timeout` for a message.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.recv_until(deadline_after(timeout))
+        self.recv_until(deadline_after(timeout).into())
     }
 
     /// Waits until `deadline` at most for a message.
     pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
-        self.recv_until(Some(deadline))
+        self.recv_until(Some(deadline).into())
     }
 
-    fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        match wait::wait_blocking(&self.queue.readers, self.wait, deadline, || self.attempt()) {
+    /// Waits for a message until `ctx` is done (cancelled or past its deadline). Nothing is
+    /// taken then: a message that arrives as the context ends is returned or left queued. A
+    /// context already done fails the call before it looks at the queue.
+    pub fn recv_ctx(&self, ctx: &Context) -> Result<T, RecvCtxError> {
+        if let Some(e) = ctx.err() {
+            return Err(RecvCtxError::Done(e));
+        }
+        self.recv_until(ctx.until()).map_err(|e| match e {
+            RecvTimeoutError::Timeout => RecvCtxError::Done(ctx.err_after_wait()),
+            RecvTimeoutError::Closed => RecvCtxError::Closed,
+            RecvTimeoutError::Lagged(n) => RecvCtxError::Lagged(n),
+        })
+    }
+
+    fn recv_until(&self, until: Until<'_>) -> Result<T, RecvTimeoutError> {
+        match wait::wait_blocking(&self.queue.readers, self.wait, until, || self.attempt()) {
             Some(Ok(v)) => Ok(v),
             Some(Err(RecvError::Closed)) => Err(RecvTimeoutError::Closed),
             Some(Err(RecvError::Lagged(n))) => Err(RecvTimeoutError::Lagged(n)),
@@ -341,7 +356,7 @@ where
 {
     type Output = Result<T, RecvError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         // SAFETY: `node` is structurally pinned: never moved out of `self`.
         let this = unsafe { self.get_unchecked_mut() };
         assert!(!this.done, "RecvFuture polled after completion");

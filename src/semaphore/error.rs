@@ -3,6 +3,7 @@
 use core::fmt;
 
 use super::MAX_PERMITS;
+use crate::context::ContextError;
 
 /// Why a blocking or async acquire failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +36,39 @@ pub enum AcquireTimeoutError {
     Timeout,
     /// More permits were asked for than [`MAX_PERMITS`].
     TooMany(usize),
+}
+
+/// Why an acquire bounded by a context (`acquire_ctx`, ...) failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcquireCtxError {
+    /// The semaphore was closed before the permits were granted.
+    Closed,
+    /// The context was done (cancelled, or past its deadline) first. The caller holds
+    /// nothing, and no permit was lost.
+    Done(ContextError),
+    /// More permits were asked for than [`MAX_PERMITS`].
+    TooMany(usize),
+}
+
+impl fmt::Display for AcquireCtxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AcquireCtxError::Closed => f.write_str("semaphore closed"),
+            AcquireCtxError::Done(e) => write!(f, "acquire abandoned: {e}"),
+            AcquireCtxError::TooMany(n) => too_many(f, *n),
+        }
+    }
+}
+
+impl std::error::Error for AcquireCtxError {}
+
+impl From<AcquireError> for AcquireCtxError {
+    fn from(e: AcquireError) -> Self {
+        match e {
+            AcquireError::Closed => AcquireCtxError::Closed,
+            AcquireError::TooMany(n) => AcquireCtxError::TooMany(n),
+        }
+    }
 }
 
 impl fmt::Display for AcquireError {

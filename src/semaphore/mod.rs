@@ -31,11 +31,12 @@ mod raw;
 use core::fmt;
 use std::time::{Duration, Instant};
 
+use crate::context::Context;
 use crate::sync::StdArc;
-use crate::wait::{deadline_after, WaitPolicy};
+use crate::wait::{deadline_after, Until, WaitPolicy};
 use raw::{Outcome, RawSemaphore, TryFail};
 
-pub use error::{AcquireError, AcquireTimeoutError, TryAcquireError};
+pub use error::{AcquireCtxError, AcquireError, AcquireTimeoutError, TryAcquireError};
 pub use future::Acquire;
 pub use raw::MAX_PERMITS;
 
@@ -138,7 +139,7 @@ impl Semaphore {
     #[inline]
     pub fn acquire_many(&self, n: usize) -> Result<Permit<'_>, AcquireError> {
         check(n)?;
-        match self.raw.acquire(n, None) {
+        match self.raw.acquire(n, Until::FOREVER) {
             Outcome::Acquired => Ok(Permit::new(self, n)),
             Outcome::Closed => Err(AcquireError::Closed),
             Outcome::TimedOut => unreachable!("a wait without a deadline timed out"),
@@ -168,7 +169,7 @@ impl Semaphore {
 
     /// Waits at most `timeout` for one permit (the seed's `AcquireWithTimeout`).
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<Permit<'_>, AcquireTimeoutError> {
-        self.acquire_many_timed(1, deadline_after(timeout))
+        self.acquire_many_timed(1, deadline_after(timeout).into())
     }
 
     /// Waits at most `timeout` for `n` permits.
@@ -177,12 +178,12 @@ impl Semaphore {
         n: usize,
         timeout: Duration,
     ) -> Result<Permit<'_>, AcquireTimeoutError> {
-        self.acquire_many_timed(n, deadline_after(timeout))
+        self.acquire_many_timed(n, deadline_after(timeout).into())
     }
 
     /// Waits until `deadline` at most for one permit.
     pub fn acquire_deadline(&self, deadline: Instant) -> Result<Permit<'_>, AcquireTimeoutError> {
-        self.acquire_many_timed(1, Some(deadline))
+        self.acquire_many_timed(1, Some(deadline).into())
     }
 
     /// Waits until `deadline` at most for `n` permits.
@@ -191,19 +192,51 @@ impl Semaphore {
         n: usize,
         deadline: Instant,
     ) -> Result<Permit<'_>, AcquireTimeoutError> {
-        self.acquire_many_timed(n, Some(deadline))
+        self.acquire_many_timed(n, Some(deadline).into())
     }
 
     fn acquire_many_timed(
         &self,
         n: usize,
-        deadline: Option<Instant>,
+        until: Until<'_>,
     ) -> Result<Permit<'_>, AcquireTimeoutError> {
         check(n)?;
-        match self.raw.acquire(n, deadline) {
+        match self.raw.acquire(n, until) {
             Outcome::Acquired => Ok(Permit::new(self, n)),
             Outcome::Closed => Err(AcquireTimeoutError::Closed),
             Outcome::TimedOut => Err(AcquireTimeoutError::Timeout),
+        }
+    }
+
+    /// Waits for one permit, giving up once `ctx` is done (cancelled or past its deadline).
+    /// A context that is already done fails the call before it looks at the semaphore; a
+    /// cancellation during the wait wakes it at once, holding nothing.
+    ///
+    /// ```
+    /// use lockgate::semaphore::{AcquireCtxError, Semaphore};
+    /// use lockgate::context::{Context, ContextError};
+    ///
+    /// let sem = Semaphore::new(1);
+    /// let _held = sem.acquire().unwrap();
+    /// let (ctx, cancel) = Context::background().with_cancel();
+    /// std::thread::spawn(move || cancel.cancel());
+    /// assert_eq!(sem.acquire_ctx(&ctx).err(), Some(AcquireCtxError::Done(ContextError::Canceled)));
+    /// assert_eq!(sem.available_permits(), 0); // nothing lost, nothing granted
+    /// ```
+    pub fn acquire_ctx(&self, ctx: &Context) -> Result<Permit<'_>, AcquireCtxError> {
+        self.acquire_many_ctx(1, ctx)
+    }
+
+    /// Waits for `n` permits, giving up once `ctx` is done; as [`Semaphore::acquire_ctx`].
+    pub fn acquire_many_ctx(&self, n: usize, ctx: &Context) -> Result<Permit<'_>, AcquireCtxError> {
+        check(n)?;
+        if let Some(e) = ctx.err() {
+            return Err(AcquireCtxError::Done(e));
+        }
+        match self.raw.acquire(n, ctx.until()) {
+            Outcome::Acquired => Ok(Permit::new(self, n)),
+            Outcome::Closed => Err(AcquireCtxError::Closed),
+            Outcome::TimedOut => Err(AcquireCtxError::Done(ctx.err_after_wait())),
         }
     }
 
@@ -250,6 +283,15 @@ impl Semaphore {
     ) -> Result<OwnedPermit, AcquireTimeoutError> {
         self.acquire_many_timeout(n, timeout)
             .map(|p| p.into_owned(self))
+    }
+
+    /// Waits for `n` permits until `ctx` is done, as an [`OwnedPermit`].
+    pub fn acquire_many_owned_ctx(
+        self: &StdArc<Self>,
+        n: usize,
+        ctx: &Context,
+    ) -> Result<OwnedPermit, AcquireCtxError> {
+        self.acquire_many_ctx(n, ctx).map(|p| p.into_owned(self))
     }
 }
 

@@ -28,13 +28,12 @@
 //! takes no lock, and a waiter's permits are handed over whole rather than accumulated.
 
 use core::task::{Context, Poll};
-use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
 
 use crate::sync::{self, AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::wait::{
-    park_node, Backoff, Notified, OnUnwind, WaitPolicy, WaitQueue, Waiter, Wake,
+    park_node, Backoff, Notified, OnUnwind, Until, WaitPolicy, WaitQueue, Waiter, Wake,
     CLOSED as NODE_CLOSED, NOTIFIED, WAITING,
 };
 
@@ -392,22 +391,22 @@ impl RawSemaphore {
     /// The blocking acquire: fast path, spin, then park in the queue until granted, closed or
     /// past `deadline`.
     #[inline]
-    pub(super) fn acquire(&self, n: usize, deadline: Option<Instant>) -> Outcome {
+    pub(super) fn acquire(&self, n: usize, until: Until<'_>) -> Outcome {
         match self.try_acquire(n) {
             Ok(()) => Outcome::Acquired,
             Err(TryFail::Closed) => Outcome::Closed,
-            Err(TryFail::NoPermits) => self.acquire_slow(n, deadline),
+            Err(TryFail::NoPermits) => self.acquire_slow(n, until),
         }
     }
 
     #[cold]
-    fn acquire_slow(&self, n: usize, deadline: Option<Instant>) -> Outcome {
+    fn acquire_slow(&self, n: usize, until: Until<'_>) -> Outcome {
         let attempt = || match self.try_acquire(n) {
             Ok(()) => Some(Outcome::Acquired),
             Err(TryFail::Closed) => Some(Outcome::Closed),
             Err(TryFail::NoPermits) => None,
         };
-        let past = || deadline.is_some_and(|d| Instant::now() >= d);
+        let past = || until.passed();
         let mut backoff = Backoff::new();
         match self.policy {
             WaitPolicy::Park => {}
@@ -446,7 +445,7 @@ impl RawSemaphore {
             core::mem::forget(guard);
             return o;
         }
-        let outcome = match park_node(&node, deadline) {
+        let outcome = match park_node(&node, until) {
             NOTIFIED => Outcome::Acquired,
             NODE_CLOSED => Outcome::Closed,
             // Deadline passed while linked; `cancel` settles the race with a grant.

@@ -35,7 +35,7 @@ use std::time::Instant;
 
 use crate::sync::{self, full_fence, AtomicUsize, Mutex, MutexGuard, Ordering, Thread, UnsafeCell};
 
-use super::{Backoff, WaitPolicy};
+use super::{Backoff, Until, WaitPolicy};
 
 /// Not linked into any queue; only the owner touches the node.
 pub const IDLE: usize = 0;
@@ -516,12 +516,35 @@ impl<P> WaitList<P> {
     }
 }
 
-/// Parks the calling thread until `node` leaves `WAITING` or `deadline` passes.
-/// Returns the node's state (`WAITING` means the deadline passed and the node is still linked).
-pub fn park_node<P>(node: &Waiter<P>, deadline: Option<Instant>) -> usize {
+/// Parks the calling thread until `node` leaves `WAITING`, or `until` passes (its deadline, or
+/// its cancellation source fires). Returns the node's state (`WAITING` means the wait should
+/// give up and the node is still linked: the caller's timeout path settles the race).
+///
+/// With a cancellation source, the thread is also linked into the source's wait list while it
+/// parks, so the source's `notify_all` unparks it (see `until.rs`).
+pub fn park_node<P>(node: &Waiter<P>, until: Until<'_>) -> usize {
+    let Some(source) = until.cancel else {
+        return park_plain(node, until.deadline, || false);
+    };
+    let list = source.waiters();
+    let watch = Waiter::new(());
+    // SAFETY: `watch` is fresh and lives on this frame, which unregisters it below before
+    // returning (nothing between can unwind: the loop only loads, parks and compares).
+    unsafe { list.register(&watch, Wake::Thread(sync::current())) };
+    // `register` ends with the fence that orders this re-check after our link (the source's
+    // side is a SeqCst RMW followed by `notify_all`): a firing we miss here will unpark us.
+    let s = park_plain(node, until.deadline, || source.is_interrupted());
+    // The source wakes every waiter (`notify_all`), so a notification taken by `watch` needs
+    // no passing on.
+    // SAFETY: registered in `list` above.
+    unsafe { list.unregister(&watch) };
+    s
+}
+
+fn park_plain<P>(node: &Waiter<P>, deadline: Option<Instant>, stop: impl Fn() -> bool) -> usize {
     loop {
         let s = node.state();
-        if s != WAITING {
+        if s != WAITING || stop() {
             return s;
         }
         if sync::park_until(deadline) {
@@ -532,18 +555,18 @@ pub fn park_node<P>(node: &Waiter<P>, deadline: Option<Instant>) -> usize {
 
 /// The whole waiting path for a blocking call: `attempt` is the call's own non-blocking form,
 /// returning `Some` when the call is finished (succeeded or failed for good) and `None` when it
-/// must wait. Returns `None` if `deadline` passed first; `attempt` has then run once more after
-/// the deadline, so nothing that became ready in time is lost.
-pub fn wait_blocking<P: Default, R>(
+/// must wait. Returns `None` if `until` passed first (deadline or cancellation); `attempt` has
+/// then run once more after it, so nothing that became ready in time is lost.
+pub fn wait_blocking<'u, P: Default, R>(
     list: &WaitList<P>,
     policy: WaitPolicy,
-    deadline: Option<Instant>,
+    until: impl Into<Until<'u>>,
     mut attempt: impl FnMut() -> Option<R>,
 ) -> Option<R> {
+    let until = until.into();
     if let Some(r) = attempt() {
         return Some(r);
     }
-    let past = |d: Option<Instant>| d.is_some_and(|d| Instant::now() >= d);
     // Step 2: spin.
     let mut backoff = Backoff::new();
     match policy {
@@ -554,7 +577,7 @@ pub fn wait_blocking<P: Default, R>(
                 if let Some(r) = attempt() {
                     return Some(r);
                 }
-                if past(deadline) {
+                if until.passed() {
                     return None;
                 }
             }
@@ -564,7 +587,7 @@ pub fn wait_blocking<P: Default, R>(
             if let Some(r) = attempt() {
                 return Some(r);
             }
-            if past(deadline) {
+            if until.passed() {
                 return None;
             }
         },
@@ -581,8 +604,8 @@ pub fn wait_blocking<P: Default, R>(
         if let Some(r) = attempt() {
             return Some(r); // `_guard` unlinks, or passes on a notification we got meanwhile
         }
-        if park_node(&node, deadline) == WAITING {
-            // Timed out while linked; `unregister` decides the race with a notifier.
+        if park_node(&node, until) == WAITING {
+            // Timed out (or cancelled) while linked; `unregister` decides the race with a notifier.
             // SAFETY: registered above.
             let picked = unsafe { list.unregister(&node) };
             let last = attempt();

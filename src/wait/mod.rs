@@ -15,21 +15,24 @@
 //! lock, no syscall. Notification is FIFO, and a notifier may hand a value straight to the
 //! waiter it picked (the payload of a node), which the rendezvous channel uses.
 //!
-//! Cancellation: a waiter parks in [`park_node`] and re-checks its node state and deadline
-//! after every wake-up. A canceller therefore needs nothing but the waiter's [`Wake`] handle
-//! (unpark the thread or wake the task) and a flag the waiter checks, the same shape as a
-//! timeout, so a cancellation source such as a context plugs in without a redesign.
+//! Cancellation: every wait is bounded by an [`Until`] (a deadline and an optional
+//! [`Interrupt`] source such as a context). A parked waiter with a source is linked in the
+//! source's wait list as well as the structure's; it re-checks its node, the source and the
+//! deadline after every wake-up, and gives up through the timeout path, so cancellation and
+//! timeouts leave a structure in the same state.
 //!
 //! The [`WaitPolicy`] chosen per structure decides how long step 2 lasts.
 
 mod backoff;
 mod list;
+mod until;
 
 pub use backoff::{spin_poll, Backoff};
 pub use list::{
     cancel_wait, park_node, poll_wait, wait_blocking, Notified, WaitList, WaitQueue, Waiter, Wake,
     CLOSED, IDLE, NOTIFIED, WAITING,
 };
+pub use until::{Interrupt, Until};
 
 /// Runs its closure if dropped while the thread unwinds: finishes a job (waking, draining,
 /// handing on) that a panicking waker interrupted, so no waiter is left behind. Forget it once

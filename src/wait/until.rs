@@ -1,0 +1,74 @@
+//! What bounds a wait: a deadline, a cancellation source (a context), both or neither.
+//!
+//! Every blocking call of the crate waits through [`park_node`](super::park_node) and the
+//! spin phases of this module's callers, all of which take an [`Until`]. A deadline is
+//! honoured by parking no later than it. A cancellation source is honoured by registering the
+//! parked thread in the source's own wait list as well: the waiter is then linked in two lists
+//! at once (the structure's and the source's), and whichever fires first unparks it. The
+//! waiter re-checks both after every wake-up, and gives up through the same path a timeout
+//! takes, so a cancelled wait leaves the structure exactly as a timed-out one does (a value
+//! not received stays in the channel, a permit not granted stays in the semaphore).
+
+use std::time::Instant;
+
+use super::WaitList;
+
+/// A source of cancellation that blocking waits honour (implemented by contexts).
+///
+/// Contract: once `is_interrupted` has returned true it always does; the source sets its
+/// condition with a SeqCst read-modify-write and then wakes every waiter of `waiters()` with
+/// `notify_all`, and `is_interrupted` reads it with a SeqCst load (the event-count pairing of
+/// `WaitList`).
+pub trait Interrupt: Sync {
+    /// True once the source has fired.
+    fn is_interrupted(&self) -> bool;
+    /// The list a parked waiter registers in to be woken when the source fires.
+    fn waiters(&self) -> &WaitList<()>;
+}
+
+/// The bound of one wait: a deadline and an optional cancellation source.
+#[derive(Clone, Copy, Default)]
+pub struct Until<'a> {
+    /// Give up at this instant (`None`: never).
+    pub deadline: Option<Instant>,
+    /// Give up once this fires.
+    pub cancel: Option<&'a dyn Interrupt>,
+}
+
+impl core::fmt::Debug for Until<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Until")
+            .field("deadline", &self.deadline)
+            .field("cancel", &self.cancel.is_some())
+            .finish()
+    }
+}
+
+impl From<Option<Instant>> for Until<'_> {
+    fn from(deadline: Option<Instant>) -> Self {
+        Until {
+            deadline,
+            cancel: None,
+        }
+    }
+}
+
+impl<'a> Until<'a> {
+    /// No bound: wait until the operation completes.
+    pub const FOREVER: Until<'static> = Until {
+        deadline: None,
+        cancel: None,
+    };
+
+    /// True once the deadline has passed or the source has fired: the wait should give up.
+    #[inline]
+    pub fn passed(&self) -> bool {
+        self.is_interrupted() || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// True once the cancellation source has fired (one load).
+    #[inline]
+    pub fn is_interrupted(&self) -> bool {
+        self.cancel.is_some_and(|c| c.is_interrupted())
+    }
+}
