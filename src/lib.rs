@@ -14,7 +14,8 @@
 //! | [`barrier`] | [`Latch`](barrier::Latch), [`WaitGroup`](barrier::WaitGroup), [`CyclicBarrier`](barrier::CyclicBarrier) | "Барьер", "Циклический барьер", `sync.WaitGroup` |
 //! | [`pool`] | [`ObjectPool`](pool::ObjectPool): a private slot per thread over a shared lock-free ring | "Пул объектов" |
 //! | [`pubsub`] | [`PubSub`](pubsub::PubSub): topics, a ring per subscriber, overflow policies, epoch-reclaimed topic map | "Издатель-Подписчик" |
-//! | [`context`] | [`Context`](context::Context): cancellation tree, deadlines, typed values | "Контекст" |
+//! | [`context`] | [`Context`](context::Context): cancellation tree, deadlines, typed values; `*_ctx` on every blocking call | "Контекст" |
+//! | [`future`] | [`Promise`](future::Promise), [`spawn`]: one-shot results, continuations, `when_all`/`when_any`, `.await` | "Будущее (Future/Promise)" |
 //! | [`WaitPolicy`] | how blocking calls wait: spin, adaptive, park | every blocking call |
 //!
 //! # Example
@@ -56,14 +57,19 @@ compile_error!("lockgate needs 64-bit atomics (cfg(target_has_atomic = \"64\"))"
 pub mod barrier;
 pub mod channel;
 pub mod context;
+pub mod future;
 pub mod pool;
 pub mod pubsub;
 pub mod queue;
 pub mod semaphore;
 mod sync;
 mod wait;
+#[cfg(not(lockgate_loom))]
+mod workers;
 
 pub use wait::WaitPolicy;
+#[cfg(not(lockgate_loom))]
+pub use workers::spawn;
 
 // The README's examples run as doctests.
 #[cfg(doctest)]

@@ -14,7 +14,7 @@ mod imp {
     // The shim exports the whole vocabulary, used or not yet, so both halves stay in step.
     #[allow(unused_imports)]
     pub(crate) use std::sync::atomic::{
-        fence, AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering,
+        fence, AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
     };
     /// std's `Arc` in every build, for public APIs that take `self: &Arc<Self>`.
     #[allow(unused_imports)]
@@ -25,6 +25,12 @@ mod imp {
 
     #[allow(unused_imports)]
     pub(crate) use atomic_waker::AtomicWaker;
+
+    /// Registers `waker` in `slot` (the two `AtomicWaker`s spell this differently).
+    #[inline]
+    pub(crate) fn register_waker(slot: &AtomicWaker, waker: &core::task::Waker) {
+        slot.register(waker);
+    }
 
     use std::time::Instant;
 
@@ -119,9 +125,14 @@ mod imp {
     pub(crate) use loom::cell::UnsafeCell;
     #[allow(unused_imports)]
     pub(crate) use loom::future::AtomicWaker;
+
+    /// Registers `waker` in `slot` (the two `AtomicWaker`s spell this differently).
+    pub(crate) fn register_waker(slot: &AtomicWaker, waker: &core::task::Waker) {
+        slot.register_by_ref(waker);
+    }
     #[allow(unused_imports)]
     pub(crate) use loom::sync::atomic::{
-        fence, AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering,
+        fence, AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
     };
     pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
     pub(crate) use loom::thread::{current, yield_now, Thread};
