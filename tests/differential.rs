@@ -143,3 +143,17 @@ fn context_generated() {
         checkers::check_context(&input);
     }
 }
+
+#[test]
+fn promise_seed_corpus() {
+    for input in seeds("promise") {
+        checkers::check_promise(&input);
+    }
+}
+
+#[test]
+fn promise_generated() {
+    for input in inputs(0xA54F_F53A_5F1D_36F1, 3000, 160) {
+        checkers::check_promise(&input);
+    }
+}

@@ -7,8 +7,10 @@
 //! real races and checks conservation instead of exact results.
 
 mod prims;
+mod promise;
 
 pub use prims::{check_context, check_counts, check_pool, check_pubsub, check_semaphore};
+pub use promise::check_promise;
 
 use std::cell::Cell;
 use std::collections::VecDeque;
