@@ -4,8 +4,10 @@
 //! use, takes boxed jobs from one lockgate channel. Idle workers spin briefly, then park in the
 //! channel's wait list (no CPU when idle). When the queue is full, `spawn` runs the job on the
 //! calling thread (Java's `CallerRunsPolicy`): back-pressure without blocking, so a job that
-//! spawns more jobs can never deadlock the pool. The configurable `WorkerPool` that follows
-//! replaces this module's internals; the `spawn` contract stays.
+//! spawns more jobs never waits for room in the queue. (A job that *blocks on* what it
+//! spawned can still starve the pool, as in any fixed pool: chain with `then`/`and_then`
+//! instead.) The configurable `WorkerPool` that follows replaces this module's internals; the
+//! `spawn` contract stays.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::thread;
@@ -55,7 +57,10 @@ impl DefaultPool {
 /// workers park. A panic in `f` completes the promise with
 /// [`PromiseError::Panicked`](crate::future::PromiseError::Panicked); the worker lives on.
 /// When the pool's queue is full, `f` runs on the calling thread before `spawn` returns
-/// (back-pressure that cannot deadlock, even when called from a pool job).
+/// (back-pressure that never blocks, even when called from a pool job). A pool job that
+/// blocks on a promise of this pool occupies a worker while it waits; if every worker does,
+/// the pool stalls: inside jobs, compose with [`Promise::then`] and
+/// [`Promise::and_then`] instead of `get`.
 ///
 /// ```
 /// let p = lockgate::spawn(|| 6 * 7);

@@ -392,3 +392,58 @@ fn stress_semaphore_acquire_ctx_under_cancellation() {
         assert!(acquired.load(Ordering::SeqCst) >= 6 * 2_000);
     }
 }
+
+/// A `publish_ctx` whose context ends during a blocking fan-out: every full subscriber counts
+/// the message lost, the call reports how many queued it, and nothing blocks afterwards.
+#[test]
+fn publish_ctx_cancelled_mid_fan_out() {
+    let _w = Watchdog::new("publish_ctx_cancelled_mid_fan_out", 60);
+    let hub: PubSub<u8, u32> = PubSub::with_overflow(1, Overflow::Block);
+    let subs: Vec<_> = (0..3).map(|_| hub.subscribe(0).unwrap()).collect();
+    let free = hub.subscribe(0).unwrap();
+    assert_eq!(hub.publish(&0, 1), Ok(4));
+    assert_eq!(free.recv(), Ok(1)); // this one has room again
+    let (ctx, cancel) = Context::background().with_cancel();
+    let h = cancel_later(cancel, 30);
+    assert_eq!(hub.publish_ctx(&0, 2, &ctx).ok(), Some(1));
+    h.join().unwrap();
+    for s in &subs {
+        assert_eq!(s.lost(), 1);
+        assert_eq!(s.try_recv(), Err(pubsub::TryRecvError::Lagged(1)));
+        assert_eq!(s.try_recv(), Ok(1));
+    }
+    assert_eq!(free.try_recv(), Ok(2));
+}
+
+/// Waits bounded by a context leave no watch behind in the context's wait list: after many
+/// cancelled, timed-out and completed waits, a later cancel wakes only the waiter that is
+/// really there, and plain timed waits keep their own deadlines.
+#[test]
+fn ctx_waits_leave_nothing_behind() {
+    let _w = Watchdog::new("ctx_waits_leave_nothing_behind", 60);
+    let (root, cancel_root) = Context::background().with_cancel();
+    let (tx, rx) = bounded::<u32>(1);
+    for i in 0..200 {
+        let ctx = root.with_timeout(Duration::from_micros(50));
+        if i % 2 == 0 {
+            let _ = rx.recv_ctx(&ctx);
+        } else {
+            tx.send(i).unwrap();
+            assert_eq!(rx.recv_ctx(&root), Ok(i));
+        }
+    }
+    // A plain timed wait after all that still times out on its own deadline.
+    let start = Instant::now();
+    assert!(rx.recv_timeout(Duration::from_millis(20)).is_err());
+    assert!(start.elapsed() >= Duration::from_millis(20));
+    let t = {
+        let (rx, root) = (rx.clone(), root.clone());
+        thread::spawn(move || rx.recv_ctx(&root))
+    };
+    thread::sleep(Duration::from_millis(20));
+    cancel_root.cancel();
+    assert_eq!(
+        t.join().unwrap(),
+        Err(RecvCtxError::Done(ContextError::Canceled))
+    );
+}

@@ -333,3 +333,153 @@ fn stress_spawn_and_combine() {
     }
     assert_eq!(ran.load(Ordering::SeqCst), 4 * 50 * 40);
 }
+
+/// Review finding: a promise awaited through `&mut` has given its value away; `shared` must
+/// refuse it rather than read the moved-out value.
+#[test]
+fn shared_after_await_through_mut_panics() {
+    let mut p = Promise::ready(String::from("moved"));
+    assert_eq!(block_on(&mut p), Ok(String::from("moved")));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || p.shared().get()));
+    assert!(r.is_err(), "shared() read a taken value");
+}
+
+/// Review finding: a continuation that blocks on a promise whose continuation is queued behind
+/// it on the same thread must not deadlock, at any chain depth.
+#[test]
+fn blocking_inside_a_continuation_does_not_deadlock() {
+    let _w = Watchdog::new("blocking_inside_a_continuation_does_not_deadlock", 60);
+    let (r, p) = Promise::pending();
+    let mut q = p;
+    // Deep enough that the trampoline queues the later links.
+    for _ in 0..40 {
+        q = q.then(|v: u32| v + 1);
+    }
+    let inner = q.then(|v| {
+        // Blocks inside a continuation on a chain made and resolved right here.
+        let (r2, p2) = Promise::pending();
+        let chained = p2.then(|x: u32| x * 2).then(|x| x + 1);
+        r2.resolve(v);
+        let got = chained.get_timeout(Duration::from_secs(10)).ok();
+        let ready = Promise::ready(1u32).then(|x| x + 1).get();
+        let spawned = when_all([lockgate::spawn(|| 1u32), lockgate::spawn(|| 2)]).get();
+        (got, ready, spawned)
+    });
+    r.resolve(0);
+    assert_eq!(inner.get(), Ok((Some(81), Ok(2), Ok(vec![1, 2]))));
+}
+
+/// Review finding: a panicking `clone` in `SharedPromise::promise` becomes that promise's
+/// error; the other continuations still run and parked readers still wake.
+#[test]
+fn panicking_clone_is_contained() {
+    let _w = Watchdog::new("panicking_clone_is_contained", 60);
+    #[derive(Debug, PartialEq)]
+    struct Grumpy(u32);
+    impl Clone for Grumpy {
+        fn clone(&self) -> Self {
+            if self.0 == 13 {
+                panic!("no clones of 13");
+            }
+            Grumpy(self.0)
+        }
+    }
+    let (r, p) = Promise::pending();
+    let shared = p.shared();
+    // A reader's own `get` clones on its own thread: there the panic is the reader's.
+    let reader = {
+        let s = shared.clone();
+        thread::spawn(move || s.get_timeout(Duration::from_secs(10)).is_some())
+    };
+    let first = shared.promise();
+    let second = shared.promise().then(|_| "ran");
+    thread::sleep(Duration::from_millis(10));
+    r.resolve(Grumpy(13));
+    assert!(matches!(first.get(), Err(PromiseError::Panicked(_))));
+    assert!(matches!(second.get(), Err(PromiseError::Panicked(_))));
+    assert!(
+        reader.join().is_err(),
+        "the parked reader was not woken (or cloned fine)"
+    );
+}
+
+/// Review finding: a continuation that blocks must not hold up the parked readers of the cell
+/// it continues (they are woken before continuations run).
+#[test]
+fn readers_are_woken_before_continuations_run() {
+    let _w = Watchdog::new("readers_are_woken_before_continuations_run", 60);
+    let (r, p) = Promise::pending();
+    let shared = p.shared();
+    let (r2, p2) = Promise::<u32>::pending();
+    // Thread A: waits on `shared`, then resolves p2.
+    let a = {
+        let s = shared.clone();
+        thread::spawn(move || {
+            let v = s.get().unwrap();
+            r2.resolve(v + 1);
+        })
+    };
+    thread::sleep(Duration::from_millis(10));
+    // A continuation on `shared` that blocks until A has been woken and resolved p2.
+    let cont = shared
+        .promise()
+        .then(move |_| p2.get_timeout(Duration::from_secs(10)).ok());
+    r.resolve(1u32);
+    assert_eq!(cont.get(), Ok(Some(2)));
+    a.join().unwrap();
+}
+
+/// Review finding: a resolver dropped by a thread-local destructor at thread exit completes
+/// its promise (as abandoned) instead of aborting.
+#[test]
+fn resolver_dropped_at_thread_exit() {
+    let _w = Watchdog::new("resolver_dropped_at_thread_exit", 60);
+    use std::cell::RefCell;
+    thread_local! {
+        static HELD: RefCell<Option<lockgate::future::Resolver<u8>>> = const { RefCell::new(None) };
+    }
+    let (r, p) = Promise::pending();
+    let q = p.then(|v| v + 1);
+    thread::spawn(move || HELD.with(|h| *h.borrow_mut() = Some(r)))
+        .join()
+        .unwrap();
+    match q.get_timeout(Duration::from_secs(10)) {
+        Err(GetTimeoutError::Failed(PromiseError::Abandoned)) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+/// When every worker is busy and the queue is full, `spawn` runs the job on the caller
+/// (documented back-pressure), never blocks.
+#[test]
+fn spawn_runs_on_the_caller_when_the_pool_is_full() {
+    let _w = Watchdog::new("spawn_runs_on_the_caller_when_the_pool_is_full", 120);
+    let gate = Arc::new(lockgate::barrier::Latch::new(1));
+    let me = thread::current().id();
+    let mut held = Vec::new();
+    let mut inline = None;
+    // Enough to occupy every worker and fill any queue this machine's pool can have. Jobs on
+    // a worker wait for the gate; a job run on this thread cannot wait (it would wait for us).
+    for i in 0..200_000 {
+        let gate = gate.clone();
+        let p = lockgate::spawn(move || {
+            let here = thread::current().id();
+            if here != me {
+                gate.wait();
+            }
+            here
+        });
+        if p.is_done() {
+            // Only a job run here, before spawn returned, can be done while the gate is shut.
+            inline = Some(i);
+            assert_eq!(p.get(), Ok(me));
+            break;
+        }
+        held.push(p);
+    }
+    gate.count_down();
+    assert!(inline.is_some(), "spawn never ran a job on the caller");
+    for p in held {
+        assert!(p.get().is_ok());
+    }
+}

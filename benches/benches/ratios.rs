@@ -15,6 +15,10 @@
 
 use lockgate_benches::broadcast::{bus_fanout, fanout_shapes, lockgate_fanout, tokio_fanout, Blob};
 use lockgate_benches::cancel::{tree_ops, Tree};
+use lockgate_benches::handoff::{
+    local, pingpong, spawn_get, stream, CrossbeamOne, LockgatePromise, LockgateSpawn, OneshotCrate,
+    ThreadSpawn,
+};
 use lockgate_benches::pool::{
     pool_pairs, pool_shapes, ArrayQueuePool, BoxAlloc, Linear, MutexVec, Obj, Pool,
 };
@@ -223,5 +227,52 @@ fn main() {
             ];
             compare(&group, impls, items / 10, rounds);
         }
+    }
+    type Shape = fn(u64) -> Duration;
+    let handoffs: [(&str, [Shape; 3], u64); 3] = [
+        (
+            "promise/stream",
+            [
+                stream::<LockgatePromise>,
+                stream::<CrossbeamOne>,
+                stream::<OneshotCrate>,
+            ],
+            items / 10,
+        ),
+        (
+            "promise/pingpong",
+            [
+                pingpong::<LockgatePromise>,
+                pingpong::<CrossbeamOne>,
+                pingpong::<OneshotCrate>,
+            ],
+            items / 20,
+        ),
+        (
+            "promise/local",
+            [
+                local::<LockgatePromise>,
+                local::<CrossbeamOne>,
+                local::<OneshotCrate>,
+            ],
+            items / 2,
+        ),
+    ];
+    for (group, [ours, cb, os], n) in handoffs {
+        if wanted(group) {
+            let impls: Vec<(&str, Op)> = vec![
+                ("lockgate", Box::new(ours)),
+                ("crossbeam bounded(1)", Box::new(cb)),
+                ("oneshot", Box::new(os)),
+            ];
+            compare(group, impls, n, rounds);
+        }
+    }
+    if wanted("promise/spawn_get") {
+        let impls: Vec<(&str, Op)> = vec![
+            ("lockgate::spawn", Box::new(spawn_get::<LockgateSpawn>)),
+            ("std::thread::spawn", Box::new(spawn_get::<ThreadSpawn>)),
+        ];
+        compare("promise/spawn_get", impls, items / 1000, rounds);
     }
 }

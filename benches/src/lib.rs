@@ -6,6 +6,7 @@
 
 pub mod broadcast;
 pub mod cancel;
+pub mod handoff;
 pub mod pool;
 pub mod sync_prims;
 

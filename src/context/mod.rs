@@ -79,6 +79,9 @@ pub(crate) struct Node {
     /// reader that saw the state leave `LIVE` and then takes the lock sees it.
     cause: Mutex<Option<Cause>>,
     deadline: Option<Instant>,
+    /// True if a cancel handle exists for this node or an ancestor: only then can it end
+    /// before its deadline, so only then do blocking waits register in `waiters`.
+    cancellable: bool,
     value: Option<(TypeId, Box<dyn Any + Send + Sync>)>,
     /// Live children by address, held weakly. Registration and the cancel's take of the map
     /// both happen under this lock. The address is unique among registered children: a node
@@ -94,6 +97,7 @@ impl Node {
             state: AtomicUsize::new(LIVE),
             cause: Mutex::new(None),
             deadline: None,
+            cancellable: false,
             value: None,
             children: Mutex::new(HashMap::new()),
             waiters: WaitList::new(),
@@ -187,6 +191,7 @@ impl Node {
     fn child(
         parent: &StdArc<Node>,
         deadline: Option<Instant>,
+        cancel_handle: bool,
         value: Option<(TypeId, Box<dyn Any + Send + Sync>)>,
     ) -> StdArc<Node> {
         let deadline = match (parent.deadline, deadline) {
@@ -198,6 +203,7 @@ impl Node {
             state: AtomicUsize::new(LIVE),
             cause: Mutex::new(None),
             deadline,
+            cancellable: cancel_handle || parent.cancellable,
             value,
             children: Mutex::new(HashMap::new()),
             waiters: WaitList::new(),
@@ -330,7 +336,7 @@ impl Context {
 
     /// A child that can be cancelled with the returned handle.
     pub fn with_cancel(&self) -> (Context, CancelHandle) {
-        let node = Node::child(&self.node, None, None);
+        let node = Node::child(&self.node, None, true, None);
         (Context { node: node.clone() }, CancelHandle { node })
     }
 
@@ -345,14 +351,19 @@ impl Context {
     /// A child that expires at `deadline` (or with this context, if sooner).
     pub fn with_deadline(&self, deadline: Instant) -> Context {
         Context {
-            node: Node::child(&self.node, Some(deadline), None),
+            node: Node::child(&self.node, Some(deadline), false, None),
         }
     }
 
     /// A child carrying `value` under key `K`.
     pub fn with_value<K: Key>(&self, value: K::Value) -> Context {
         Context {
-            node: Node::child(&self.node, None, Some((TypeId::of::<K>(), Box::new(value)))),
+            node: Node::child(
+                &self.node,
+                None,
+                false,
+                Some((TypeId::of::<K>(), Box::new(value))),
+            ),
         }
     }
 
@@ -409,13 +420,15 @@ impl Context {
     }
 
     /// The bound a blocking call honours for this context: its deadline, and its cancellation
-    /// (none for a root, which can never be cancelled).
+    /// (none where no cancel handle exists above: such a context only ends at its deadline,
+    /// which the wait parks until anyway, so it needs no watch in `waiters`).
     pub(crate) fn until(&self) -> Until<'_> {
         Until {
             deadline: self.node.deadline,
-            cancel: match self.node.parent {
-                Some(_) => Some(&*self.node),
-                None => None,
+            cancel: if self.node.cancellable {
+                Some(&*self.node)
+            } else {
+                None
             },
         }
     }

@@ -2,64 +2,67 @@
 //! continuations, a wait list for blocking readers and an atomic waker for one async reader.
 //!
 //! Protocol (the shape of Java's `CompletableFuture` and of Scala's `Promise`, with the
-//! event-count wake-up of `src/wait`):
+//! event-count wake-up of `src/wait`). One word, `head`, holds the state flags and, while the
+//! promise is pending, the Treiber stack of continuations (a tagged pointer):
 //!
 //! ```text
 //!   resolver (exactly one)                 readers
-//!   write the result into `value`          get: state == READY? take (CAS READY -> TAKEN)
-//!   state.swap(READY)      (SeqCst RMW)         else wait_blocking on `waiters`
-//!   reactions.swap(DONE)   (AcqRel)        then: push a reaction unless the head is DONE,
-//!   run the reactions, oldest first               in which case run it at once
-//!   waiters.notify_all; waker.wake         poll: register the waker, re-check READY
+//!   write the result into `value`          get: READY? take it, else wait_blocking on
+//!   old = head.swap(READY)   (SeqCst)           `waiters` until READY
+//!   run old's continuations, oldest first  then: CAS a node onto the stack, unless READY:
+//!   if old had WAKER: wake the waker             then run it at once
+//!   waiters.notify_all (one load if none)  poll: register the waker, set WAKER; READY?
 //! ```
 //!
-//! Exactly one side runs each continuation: a registrar whose CAS pushed before the resolver's
-//! swap has its reaction taken by the resolver; one that finds `DONE` runs it itself. Nothing
-//! is locked on the way: resolving a promise nobody waits on costs two RMWs and two loads, and
-//! reading a resolved one a load and a CAS.
+//! Exactly one side runs each continuation: a registrar whose CAS landed before the
+//! resolver's swap has its node taken by the swap; one that finds READY runs it itself. The
+//! async reader is woken only if it registered (the WAKER flag travels in the same word), and
+//! blocking readers only if some are linked. Resolving a promise nobody waits on is one swap;
+//! reading a resolved one is a load and a store. No lock on either path.
 //!
-//! Continuations of continuations (a chain resolved at once) would recurse once per link; a
-//! thread-local trampoline runs them in a loop instead, so a chain of any length cannot
-//! overflow the stack.
+//! Continuations run through `trampoline.rs`, so a chain of any length resolved at once
+//! cannot overflow the stack.
 
-use core::cell::RefCell;
 use core::mem::MaybeUninit;
-use core::ptr::{self, NonNull};
-use std::collections::VecDeque;
+use core::ptr;
 
-use super::PromiseError;
-use crate::sync::{thread_local, Arc, AtomicPtr, AtomicUsize, AtomicWaker, Ordering, UnsafeCell};
-use crate::wait::{self, Until, WaitList, WaitPolicy, NOTIFIED};
+use super::{trampoline, PromiseError};
+use crate::sync::{Arc, AtomicPtr, AtomicWaker, Ordering, UnsafeCell};
+use crate::wait::{self, OnUnwind, Until, WaitList, WaitPolicy, NOTIFIED};
 
-/// No result yet.
-const PENDING: usize = 0;
-/// The result is in `value`.
+/// Flag: the result is in `value` (set once, by the resolver's swap).
 const READY: usize = 1;
-/// The unique consumer took the result out of `value`.
+/// Flag: the unique consumer took the result out of `value` (set after READY).
 const TAKEN: usize = 2;
+/// Flag: an async reader registered a waker (set while pending).
+const WAKER: usize = 4;
+/// The flag bits of `head`; the rest is the stack pointer (nodes are 8-aligned).
+const FLAGS: usize = 7;
 
 pub(crate) type Outcome<T> = Result<T, PromiseError>;
 
 /// A continuation: runs once with the cell after the result is in.
-type React<T> = Box<dyn FnOnce(&Arc<Cell<T>>) + Send>;
+pub(super) type React<T> = Box<dyn FnOnce(&Arc<Cell<T>>) + Send>;
 
+/// Aligned to 8 so the three low bits of a node's address are free for the flags.
+#[repr(align(8))]
 struct Reaction<T> {
-    /// The next older reaction; only the pusher writes it, before its publishing CAS.
+    /// The next older node (untagged); only the pusher writes it, before its publishing CAS.
     next: *mut Reaction<T>,
     run: React<T>,
 }
 
 pub(crate) struct Cell<T> {
-    /// `PENDING` -> `READY` once, by the resolver's SeqCst swap (the condition write that
-    /// `waiters`' protocol pairs with; its Release half publishes `value`). `READY` ->
-    /// `TAKEN` once, by the unique `Promise` taking the result (never for shared promises).
-    state: AtomicUsize,
-    /// Written once by the resolver while `PENDING` (no one reads it then); read only after
-    /// an Acquire load (or RMW) saw `READY`. Initialized exactly when `state == READY`.
+    /// Flags (`READY`, `TAKEN`, `WAKER`) in the low bits; while pending, the newest
+    /// continuation node in the rest (null if none), each node a leaked `Box` owned by the
+    /// stack. The resolver's SeqCst swap to `READY` takes the stack, publishes `value`
+    /// (Release) and is the condition write `waiters`' protocol pairs with. After it the
+    /// pointer bits stay null. Pointers keep their provenance: tags are byte offsets.
+    head: AtomicPtr<Reaction<T>>,
+    /// Written once by the resolver before its swap (no one reads it then); read only after
+    /// a load saw `READY` (Acquire or stronger). Initialized exactly when `READY` is set and
+    /// `TAKEN` is not.
     value: UnsafeCell<MaybeUninit<Outcome<T>>>,
-    /// Continuations not yet run, newest first, or `done()` once the resolver took them.
-    /// Nodes are `Box`es owned by the stack until taken.
-    reactions: AtomicPtr<Reaction<T>>,
     /// Blocking readers.
     waiters: WaitList<()>,
     /// The one async reader (`Promise` is the only future over a cell, and it is unique).
@@ -70,20 +73,28 @@ pub(crate) struct Cell<T> {
 // out clones from `&T` on many threads, which their own impls gate on `T: Sync`. All other
 // fields are atomics, a wait list and boxes of `Send` closures.
 unsafe impl<T: Send> Send for Cell<T> {}
-// SAFETY: as above; concurrent access to `value` follows the state protocol.
+// SAFETY: as above; concurrent access to `value` follows the `head` protocol.
 unsafe impl<T: Send> Sync for Cell<T> {}
 
-/// The sentinel head of a resolved cell's stack: a well-aligned address no `Box` can have.
-fn done<T>() -> *mut Reaction<T> {
-    NonNull::dangling().as_ptr()
+fn flags<T>(p: *mut Reaction<T>) -> usize {
+    p as usize & FLAGS
+}
+
+/// The node pointer of a tagged head (null if none).
+fn node<T>(p: *mut Reaction<T>) -> *mut Reaction<T> {
+    p.cast::<u8>().wrapping_sub(flags(p)).cast()
+}
+
+/// `p` (untagged) with `tag` in its low bits.
+fn tagged<T>(p: *mut Reaction<T>, tag: usize) -> *mut Reaction<T> {
+    p.cast::<u8>().wrapping_add(tag).cast()
 }
 
 impl<T> Cell<T> {
     pub(crate) fn new() -> Self {
         Cell {
-            state: AtomicUsize::new(PENDING),
+            head: AtomicPtr::new(ptr::null_mut()),
             value: UnsafeCell::new(MaybeUninit::uninit()),
-            reactions: AtomicPtr::new(ptr::null_mut()),
             waiters: WaitList::new(),
             waker: AtomicWaker::new(),
         }
@@ -93,7 +104,7 @@ impl<T> Cell<T> {
     #[inline]
     pub(crate) fn is_done(&self) -> bool {
         // SeqCst: the re-check of `waiters`' protocol; Acquire alone would do for the value.
-        self.state.load(Ordering::SeqCst) != PENDING
+        flags(self.head.load(Ordering::SeqCst)) & READY != 0
     }
 
     /// Stores the result and runs every continuation, then wakes every reader.
@@ -104,16 +115,22 @@ impl<T> Cell<T> {
     where
         T: Send + 'static,
     {
-        // SAFETY: PENDING, and we are the only writer (caller contract); no reader touches
+        // SAFETY: not READY, and we are the only writer (caller contract); no reader touches
         // `value` before it sees READY below.
         this.value.with_mut(|v| unsafe { (*v).write(outcome) });
-        // SeqCst RMW: publishes the value (Release) and is the condition write that blocking
-        // readers' SeqCst re-check pairs with (see `WaitList::has_waiters`).
-        this.state.swap(READY, Ordering::SeqCst);
-        // AcqRel: Acquire pairs with each registrar's Release CAS (their nodes are complete);
-        // Release pairs with a later registrar's Acquire load of `done` (it sees the value).
-        let mut head = this.reactions.swap(done(), Ordering::AcqRel);
+        // SeqCst RMW: publishes the value (its Release half pairs with readers' loads of
+        // READY), takes the stack (its Acquire half pairs with each registrar's Release CAS),
+        // and is the condition write blocking readers' SeqCst re-check pairs with.
+        let old = tagged(ptr::null_mut(), READY);
+        let old = this.head.swap(old, Ordering::SeqCst);
+        // Wake the readers first: a continuation may block (user code), and must not hold
+        // up the readers of this cell while it does.
+        if flags(old) & WAKER != 0 {
+            this.waker.wake();
+        }
+        this.waiters.notify_all(NOTIFIED);
         // Oldest first: reverse the stack.
+        let mut head = node(old);
         let mut oldest = ptr::null_mut();
         while !head.is_null() {
             // SAFETY: every node on the stack is a leaked `Box` whose ownership the swap
@@ -124,14 +141,19 @@ impl<T> Cell<T> {
             oldest = head;
             head = next;
         }
-        while !oldest.is_null() {
-            // SAFETY: ours since the swap; each node is taken out of the list exactly once.
-            let node = unsafe { Box::from_raw(oldest) };
-            oldest = node.next;
-            run_reaction(this.clone(), node.run);
-        }
-        this.waiters.notify_all(NOTIFIED);
-        this.waker.wake();
+        // If a continuation panics (only a user `Drop` can: user closures run under
+        // `catch_unwind`), the guard still runs the ones after it, so none is leaked with
+        // its downstream resolver.
+        let mut rest = OnUnwind(|| {
+            while !oldest.is_null() {
+                // SAFETY: ours since the swap; each node leaves the list exactly once.
+                let n = unsafe { Box::from_raw(oldest) };
+                oldest = n.next;
+                trampoline::run(this.clone(), n.run);
+            }
+        });
+        (rest.0)();
+        drop(rest);
     }
 
     /// Runs `f` with the cell once the result is in: now if it is, else on the resolver's
@@ -140,25 +162,26 @@ impl<T> Cell<T> {
     where
         T: Send + 'static,
     {
-        let node = Box::into_raw(Box::new(Reaction {
+        let new = Box::into_raw(Box::new(Reaction {
             next: ptr::null_mut(),
             run: f,
         }));
-        // Acquire: pairs with the resolver's AcqRel swap when we find `done`.
-        let mut head = this.reactions.load(Ordering::Acquire);
+        // Acquire: pairs with the resolver's swap when we find READY (the value is visible).
+        let mut head = this.head.load(Ordering::Acquire);
         loop {
-            if head == done() {
+            if flags(head) & READY != 0 {
                 // SAFETY: never published, so still ours.
-                let node = unsafe { Box::from_raw(node) };
-                run_reaction(this.clone(), node.run);
+                let new = unsafe { Box::from_raw(new) };
+                trampoline::run(this.clone(), new.run);
                 return;
             }
             // SAFETY: not yet published: only we touch it.
-            unsafe { (*node).next = head };
-            // Release: publishes the node's contents to the resolver's Acquire swap.
-            match this.reactions.compare_exchange_weak(
+            unsafe { (*new).next = node(head) };
+            // Release: publishes the node's contents to the resolver's swap. The flags
+            // (WAKER) are kept.
+            match this.head.compare_exchange_weak(
                 head,
-                node,
+                tagged(new, flags(head)),
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
@@ -171,20 +194,23 @@ impl<T> Cell<T> {
     /// Takes the result out. `None` if it is not in yet.
     ///
     /// # Safety
-    /// Only the unique consumer of a non-shared cell calls this (at most one take succeeds
-    /// anyway, but a shared reader may hold a reference into `value`).
+    /// Only the unique consumer of a non-shared cell calls this, so no other reader of
+    /// `value` exists.
     pub(crate) unsafe fn take(&self) -> Option<Outcome<T>> {
         // Acquire (in SeqCst): pairs with the resolver's swap, so the value is visible.
-        match self
-            .state
-            .compare_exchange(READY, TAKEN, Ordering::SeqCst, Ordering::SeqCst)
-        {
-            // SAFETY: READY means initialized, and our CAS made us its only reader; TAKEN now
-            // tells `Drop` not to drop it again.
-            Ok(_) => Some(self.value.with(|v| unsafe { (*v).assume_init_read() })),
-            Err(PENDING) => None,
-            Err(_) => panic!("a promise's result was taken twice"),
+        let h = self.head.load(Ordering::SeqCst);
+        if flags(h) & READY == 0 {
+            return None;
         }
+        assert!(flags(h) & TAKEN == 0, "a promise's result was taken twice");
+        // Relaxed: after READY no one else writes `head`; the flag is read by a later `take`
+        // of this (unique, hence same-thread or moved-with-synchronization) reader, and by
+        // `Drop`, which the `Arc`'s count orders after us.
+        self.head
+            .store(tagged(ptr::null_mut(), READY | TAKEN), Ordering::Relaxed);
+        // SAFETY: READY and not TAKEN means initialized; we are its only reader (caller
+        // contract) and TAKEN now tells `Drop` not to drop it again.
+        Some(self.value.with(|v| unsafe { (*v).assume_init_read() }))
     }
 
     /// A reference to the result, once it is in.
@@ -192,16 +218,27 @@ impl<T> Cell<T> {
     /// # Safety
     /// The cell is shared-only (no `take` ever happens on it).
     pub(crate) unsafe fn peek(&self) -> Option<&Outcome<T>> {
-        if !self.is_done() {
+        let h = self.head.load(Ordering::SeqCst);
+        if flags(h) & READY == 0 {
             return None;
         }
-        // SAFETY: READY and never taken (caller contract), so initialized and immutable from
-        // now on; the SeqCst load above made the resolver's write visible.
+        assert!(flags(h) & TAKEN == 0, "a shared promise's result was taken");
+        // SAFETY: READY and not taken (checked; the caller contract says no take follows),
+        // so initialized and immutable from now on; the SeqCst load above made the
+        // resolver's write visible.
         Some(self.value.with(|v| unsafe { (*v).assume_init_ref() }))
+    }
+
+    /// True once the unique reader took the result out.
+    pub(crate) fn is_taken(&self) -> bool {
+        flags(self.head.load(Ordering::SeqCst)) & TAKEN != 0
     }
 
     /// Blocks until the result is in or `until` passes; true if it is in.
     pub(crate) fn wait(&self, until: Until<'_>) -> bool {
+        // A continuation that blocks on a promise may wait for continuations queued behind
+        // it on this very thread's trampoline: run them first.
+        while !self.is_done() && trampoline::run_one_queued() {}
         if self.is_done() {
             return true;
         }
@@ -218,9 +255,31 @@ impl<T> Cell<T> {
             return true;
         }
         crate::sync::register_waker(&self.waker, waker);
-        // The resolver stores READY before it wakes: a READY we miss here is followed by a
-        // wake of the waker we just registered.
-        self.is_done()
+        // SeqCst RMW after the registration: if it lands before the resolver's swap, the
+        // swap returns WAKER and the resolver wakes the waker registered above (it reads
+        // the AtomicWaker after its swap); if after, we see READY here and need no wake.
+        let old = self.head.fetch_or_tag(WAKER);
+        flags(old) & READY != 0
+    }
+}
+
+/// `fetch_or` on the tag bits of an `AtomicPtr` (a CAS loop: `AtomicPtr::fetch_or` is
+/// not in this crate's minimum Rust, and absent from loom).
+trait FetchOrTag<T> {
+    fn fetch_or_tag(&self, tag: usize) -> *mut Reaction<T>;
+}
+
+impl<T> FetchOrTag<T> for AtomicPtr<Reaction<T>> {
+    fn fetch_or_tag(&self, tag: usize) -> *mut Reaction<T> {
+        let mut h = self.load(Ordering::SeqCst);
+        loop {
+            // Even with the tag already set, the CAS is the SeqCst RMW the ordering needs.
+            let new = tagged(node(h), flags(h) | tag);
+            match self.compare_exchange_weak(h, new, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => return h,
+                Err(x) => h = x,
+            }
+        }
     }
 }
 
@@ -228,63 +287,17 @@ impl<T> Drop for Cell<T> {
     fn drop(&mut self) {
         // Relaxed: `&mut self` means every other handle is gone (their drops synchronized
         // through the `Arc`'s count).
-        if self.state.load(Ordering::Relaxed) == READY {
-            // SAFETY: READY means initialized and not taken.
+        let h = self.head.load(Ordering::Relaxed);
+        if flags(h) & (READY | TAKEN) == READY {
+            // SAFETY: READY and not TAKEN means initialized and not taken.
             self.value.with_mut(|v| unsafe { (*v).assume_init_drop() });
         }
-        // Reactions left only if the resolver was leaked (`mem::forget`): free them unrun.
-        let mut head = self.reactions.load(Ordering::Relaxed);
-        while !head.is_null() && head != done() {
+        // Nodes left only if the resolver was leaked (`mem::forget`): free them unrun.
+        let mut n = node(h);
+        while !n.is_null() {
             // SAFETY: owned by the stack, which we own now.
-            let node = unsafe { Box::from_raw(head) };
-            head = node.next;
-        }
-    }
-}
-
-/// A continuation bound to its cell, queued on the trampoline.
-type Job = Box<dyn FnOnce()>;
-
-thread_local! {
-    /// Continuations deferred by a completion that runs inside another completion on this
-    /// thread; `Some` while the outermost one drains it.
-    // Loom's `thread_local!` takes no `const` initializer.
-    #[allow(clippy::missing_const_for_thread_local)]
-    static TRAMPOLINE: RefCell<Option<VecDeque<Job>>> = RefCell::new(None);
-}
-
-/// Runs a continuation now, or, inside another completion on this thread, queues it for the
-/// outermost one (which runs the queue in a loop, oldest first): a chain resolved at once runs with
-/// constant stack depth.
-fn run_reaction<T: Send + 'static>(cell: Arc<Cell<T>>, run: React<T>) {
-    let job: Job = Box::new(move || run(&cell));
-    let queued = TRAMPOLINE.with(|t| match &mut *t.borrow_mut() {
-        Some(q) => {
-            q.push_back(job);
-            None
-        }
-        None => Some(job),
-    });
-    let Some(first) = queued else { return };
-    // The outermost completion on this thread: drain the queue.
-    TRAMPOLINE.with(|t| *t.borrow_mut() = Some(VecDeque::new()));
-    // If a continuation panics (they catch user panics, so only a bug or an allocation
-    // failure could), the guard still clears the trampoline for the next completion; the
-    // continuations still queued are dropped, and their promises complete as abandoned.
-    struct Reset;
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            let rest = TRAMPOLINE.with(|t| t.borrow_mut().take());
-            drop(rest);
-        }
-    }
-    let _reset = Reset;
-    first();
-    loop {
-        let next = TRAMPOLINE.with(|t| t.borrow_mut().as_mut().and_then(|q| q.pop_front()));
-        match next {
-            Some(job) => job(),
-            None => break,
+            let b = unsafe { Box::from_raw(n) };
+            n = b.next;
         }
     }
 }

@@ -74,7 +74,8 @@ where
     for (i, input) in inputs.into_iter().enumerate() {
         let table = table.clone();
         input.on_result(move |out| {
-            let settled = {
+            // User values are dropped and the combined promise resolved outside the lock.
+            let (settled, _dropped) = {
                 let mut t = table.lock().unwrap_or_else(|e| e.into_inner());
                 record(&mut t, i, out, fail_fast)
             };
@@ -89,17 +90,23 @@ where
 /// A combined promise's resolver with the outcome it settles with.
 type Settle<T> = (Resolver<T>, Outcome<T>);
 
-/// Records input `i`'s result; returns the resolver and the outcome if that settles it.
+/// Results no longer needed, dropped by the caller outside the lock.
+type Leftovers<T> = Vec<Option<Outcome<T>>>;
+
+/// Records input `i`'s result; returns the resolver and the outcome if that settles it, and
+/// whatever results are no longer needed (for the caller to drop outside the lock).
 fn record<T: Send + 'static>(
     t: &mut All<T>,
     i: usize,
     out: Outcome<T>,
     fail_fast: bool,
-) -> Option<Settle<Vec<T>>> {
-    t.resolver.as_ref()?; // settled already: later results only drop
+) -> (Option<Settle<Vec<T>>>, Leftovers<T>) {
+    let Some(r) = t.resolver.take() else {
+        return (None, vec![Some(out)]); // settled already: a late result
+    };
     if fail_fast {
         if let Err(e) = out {
-            return Some((t.resolver.take()?, Err(e)));
+            return (Some((r, Err(e))), t.results.drain(..).collect());
         }
     }
     t.results[i] = Some(out);
@@ -108,10 +115,11 @@ fn record<T: Send + 'static>(
     }
     if let Some(Some(Err(e))) = t.results.get(t.prefix) {
         let e = e.clone();
-        return Some((t.resolver.take()?, Err(e)));
+        return (Some((r, Err(e))), t.results.drain(..).collect());
     }
     if t.prefix < t.results.len() {
-        return None;
+        t.resolver = Some(r);
+        return (None, Vec::new());
     }
     let values = t
         .results
@@ -121,7 +129,7 @@ fn record<T: Send + 'static>(
             _ => unreachable!("every input before the prefix end succeeded"),
         })
         .collect();
-    Some((t.resolver.take()?, Ok(values)))
+    (Some((r, Ok(values))), Vec::new())
 }
 
 /// A promise of the first input to succeed, with its position.
@@ -164,11 +172,18 @@ where
     for (i, input) in inputs.into_iter().enumerate() {
         let table = table.clone();
         input.on_result(move |out| {
+            let mut late = None; // a losing value, dropped outside the lock
             let settled = {
                 let mut t = table.lock().unwrap_or_else(|e| e.into_inner());
                 t.left -= 1;
                 match out {
-                    Ok(v) => t.resolver.take().map(|r| (r, Ok((i, v)))),
+                    Ok(v) => match t.resolver.take() {
+                        Some(r) => Some((r, Ok((i, v)))),
+                        None => {
+                            late = Some(v);
+                            None
+                        }
+                    },
                     Err(e) => {
                         if t.first_err.as_ref().map_or(true, |(j, _)| i < *j) {
                             t.first_err = Some((i, e));
@@ -183,6 +198,7 @@ where
                     }
                 }
             };
+            drop(late);
             if let Some((r, outcome)) = settled {
                 r.complete(outcome);
             }

@@ -40,6 +40,7 @@
 mod cell;
 mod combine;
 mod error;
+mod trampoline;
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -227,10 +228,17 @@ impl<T> Promise<T> {
     }
 
     /// A clonable handle that many readers may wait on; each gets a clone of the value.
+    ///
+    /// # Panics
+    /// If this promise was already awaited to completion (through `&mut`): its value is gone.
     pub fn shared(self) -> SharedPromise<T>
     where
         T: Clone,
     {
+        assert!(
+            !self.cell.is_taken(),
+            "Promise::shared after the promise was awaited to completion"
+        );
         SharedPromise {
             cell: self.cell,
             _sync: PhantomData,
@@ -306,8 +314,11 @@ impl<T: Clone> SharedPromise<T> {
             &self.cell,
             Box::new(move |cell| {
                 // SAFETY: shared-only cell (field invariant), and the result is in.
-                let out = unsafe { cell.peek() }.expect("a continuation runs after the result");
-                r.complete(out.clone());
+                match unsafe { cell.peek() }.expect("a continuation runs after the result") {
+                    // A panicking `clone` is user code: it becomes this promise's error.
+                    Ok(v) => r.complete_with(|| v.clone()),
+                    Err(e) => r.complete(Err(e.clone())),
+                }
             }),
         );
         p

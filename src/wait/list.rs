@@ -528,17 +528,22 @@ pub fn park_node<P>(node: &Waiter<P>, until: Until<'_>) -> usize {
     };
     let list = source.waiters();
     let watch = Waiter::new(());
-    // SAFETY: `watch` is fresh and lives on this frame, which unregisters it below before
-    // returning (nothing between can unwind: the loop only loads, parks and compares).
+    // SAFETY: `watch` is fresh and lives on this frame; `_unlink` unregisters it before the
+    // frame is left, however it is left.
     unsafe { list.register(&watch, Wake::Thread(sync::current())) };
+    // The source wakes every waiter (`notify_all`), so a notification taken by `watch` needs
+    // no passing on: the guard only unlinks.
+    struct Unlink<'a>(&'a WaitList<()>, &'a Waiter<()>);
+    impl Drop for Unlink<'_> {
+        fn drop(&mut self) {
+            // SAFETY: registered in this list above.
+            unsafe { self.0.unregister(self.1) };
+        }
+    }
+    let _unlink = Unlink(list, &watch);
     // `register` ends with the fence that orders this re-check after our link (the source's
     // side is a SeqCst RMW followed by `notify_all`): a firing we miss here will unpark us.
-    let s = park_plain(node, until.deadline, || source.is_interrupted());
-    // The source wakes every waiter (`notify_all`), so a notification taken by `watch` needs
-    // no passing on.
-    // SAFETY: registered in `list` above.
-    unsafe { list.unregister(&watch) };
-    s
+    park_plain(node, until.deadline, || source.is_interrupted())
 }
 
 fn park_plain<P>(node: &Waiter<P>, deadline: Option<Instant>, stop: impl Fn() -> bool) -> usize {
