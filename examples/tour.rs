@@ -6,14 +6,17 @@
 //! the barriers ("Барьер" on a latch, "Циклический барьер" with its trigger); both object
 //! pools ("Пул объектов": buffers, and connections cleaned up on return); and pub-sub
 //! ("Издатель-Подписчик": weather and sports topics, an unsubscribe, close); and the three
-//! context examples ("Контекст": cancel, timeout with the deadline report, values). Later
-//! sections (worker pool, futures) join as their primitives land. Sleeps are shortened from the seed's seconds to milliseconds.
+//! context examples ("Контекст": cancel, timeout with the deadline report, values); and the
+//! futures ("Будущее": a timeout, WhenAll, Chain). The pipeline with cancellation is the
+//! seed's, on a Context and `send_ctx`. The worker pools join with their issue. Sleeps are
+//! shortened from the seed's seconds to milliseconds.
 //!
 //! Run with `cargo run --release --example tour`.
 
 use lockgate::barrier::{CyclicBarrier, Latch, WaitGroup};
 use lockgate::channel::{bounded, Receiver};
 use lockgate::context::{Context, Key};
+use lockgate::future::{when_all, GetTimeoutError};
 use lockgate::pool::ObjectPool;
 use lockgate::pubsub::PubSub;
 use lockgate::semaphore::Semaphore;
@@ -68,21 +71,39 @@ fn pipeline() {
     }
 }
 
+/// The seed's `generatorWithCancel` / `squareWithCancel`: every send is Go's
+/// `select { case out <- v: case <-ctx.Done(): return }`, here one `send_ctx`.
+fn stage_with_cancel(
+    ctx: &Context,
+    input: impl IntoIterator<Item = i64> + Send + 'static,
+    f: impl Fn(i64) -> i64 + Send + 'static,
+) -> (Receiver<i64>, JoinHandle<()>) {
+    let (tx, rx) = bounded(0);
+    let ctx = ctx.clone();
+    let h = thread::spawn(move || {
+        for n in input {
+            if tx.send_ctx(f(n), &ctx).is_err() {
+                return; // cancelled (or the consumer left): stop at once
+            }
+        }
+    });
+    (rx, h)
+}
+
 fn pipeline_with_cancel() {
     println!("== Pipeline with cancellation after two values");
-    let (nums, g) = generator((1..=5).collect());
-    let (squares, s) = stage(nums, |n| Some(n * n));
+    let (ctx, cancel) = Context::background().with_cancel();
+    let (nums, g) = stage_with_cancel(&ctx, 1..=5, |n| n);
+    let (squares, s) = stage_with_cancel(&ctx, nums, |n| n * n);
     let mut count = 0;
     for n in &squares {
-        println!("{n}");
+        println!("{n}"); // 1, 4
         count += 1;
         if count >= 2 {
+            cancel.cancel(); // Go's cancel(): every stage blocked in a send wakes and returns
             break;
         }
     }
-    // Go calls cancel(); here the consumer drops its receiver. The square stage's next send
-    // fails, it returns and drops its input, and the generator's next send fails in turn.
-    drop(squares);
     g.join().unwrap();
     s.join().unwrap();
     println!("every stage has stopped");
@@ -407,6 +428,62 @@ fn context_values() {
     process_request(&ctx);
 }
 
+/// The seed's Future with a timeout: a long operation, a non-blocking look, a wait that times
+/// out (and hands the promise back), then the blocking wait.
+fn future_timeout() {
+    println!("== Future: timeout");
+    let future = lockgate::spawn(|| {
+        thread::sleep(Duration::from_millis(200)); // the seed's 2 s
+        "Operation completed"
+    });
+    println!("Is done: {}", future.is_done());
+    let future = match future.get_timeout(Duration::from_millis(100)) {
+        Ok(result) => {
+            println!("Result: {result} Error: <nil>");
+            return;
+        }
+        Err(GetTimeoutError::Timeout(future)) => {
+            println!("Operation timed out");
+            future
+        }
+        Err(GetTimeoutError::Failed(e)) => panic!("{e}"),
+    };
+    match future.get() {
+        Ok(result) => println!("Result: {result} Error: <nil>"),
+        Err(e) => println!("Result: <nil> Error: {e}"),
+    }
+}
+
+/// The seed's WhenAll and Chain over the same f1 (hence `shared`). Neither blocks a pool
+/// thread: both are continuations.
+fn future_compose() {
+    println!("== Future: WhenAll and Chain");
+    let f1 = lockgate::spawn(|| {
+        thread::sleep(Duration::from_millis(100));
+        10
+    })
+    .shared();
+    let f2 = lockgate::spawn(|| {
+        thread::sleep(Duration::from_millis(200));
+        20
+    });
+    let all = when_all([f1.promise(), f2]);
+    match all.get() {
+        Ok(results) => println!("All results: {results:?} Error: <nil>"),
+        Err(e) => println!("All results: <nil> Error: {e}"),
+    }
+    let chained = f1.promise().and_then(|value| {
+        lockgate::spawn(move || {
+            thread::sleep(Duration::from_millis(50));
+            value * 2
+        })
+    });
+    match chained.get() {
+        Ok(result) => println!("Chained result: {result} Error: <nil>"),
+        Err(e) => println!("Chained result: <nil> Error: {e}"),
+    }
+}
+
 fn main() {
     pipeline();
     pipeline_with_cancel();
@@ -421,4 +498,6 @@ fn main() {
     context_cancel();
     context_timeout();
     context_values();
+    future_timeout();
+    future_compose();
 }

@@ -27,7 +27,8 @@ use lockgate_benches::sync_prims::{
     NaiveSpin, Sem,
 };
 use lockgate_benches::{
-    chan_transfer, queue_transfer, shapes, Chan, Crossbeam, Flume, Kanal, Lockgate, Queue, StdSync,
+    chan_transfer, queue_transfer, shapes, Chan, Crossbeam, Flume, Kanal, Lockgate, LockgateCtx,
+    Queue, StdSync,
 };
 use std::time::Duration;
 
@@ -149,6 +150,18 @@ fn main() {
                 }
                 compare(&group, impls, n, rounds);
             }
+        }
+    }
+    for cap in [1024usize, 1] {
+        let n = if cap == 1 { items / 10 } else { items };
+        let group = format!("ctx/channel/cap{cap}/1p1c");
+        if wanted(&group) {
+            let impls: Vec<(&str, Op)> = vec![
+                ("lockgate send_ctx/recv_ctx", chan::<LockgateCtx>(cap, 1, 1)),
+                ("lockgate send/recv", chan::<Lockgate>(cap, 1, 1)),
+                ("crossbeam-channel", chan::<Crossbeam>(cap, 1, 1)),
+            ];
+            compare(&group, impls, n, rounds);
         }
     }
     for (t, p) in sem_shapes() {

@@ -237,6 +237,27 @@ chan_adapter!(
     kanal::bounded
 );
 
+/// lockgate's channel through `send_ctx`/`recv_ctx` with a cancellable context that is never
+/// cancelled: what bounding every call by a context costs.
+pub struct LockgateCtx;
+
+impl Chan for LockgateCtx {
+    type S = (lockgate::channel::Sender<u64>, lockgate::context::Context);
+    type R = (lockgate::channel::Receiver<u64>, lockgate::context::Context);
+    fn make(cap: usize) -> (Self::S, Self::R) {
+        let (tx, rx) = lockgate::channel::bounded(cap);
+        let (ctx, cancel) = lockgate::context::Context::background().with_cancel();
+        std::mem::forget(cancel); // cancellable, never cancelled
+        ((tx, ctx.clone()), (rx, ctx))
+    }
+    fn send(s: &Self::S, v: u64) {
+        s.0.send_ctx(v, &s.1).unwrap()
+    }
+    fn recv(r: &Self::R) -> u64 {
+        r.0.recv_ctx(&r.1).unwrap()
+    }
+}
+
 /// std's `sync_channel`; its receiver cannot be shared, so it runs with one consumer only.
 pub struct StdSync;
 impl Chan for StdSync {
