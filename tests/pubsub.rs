@@ -184,7 +184,11 @@ fn stress_churn_accounts_every_message() {
             for _ in 0..3 {
                 s.spawn(|| {
                     while !stop.load(Ordering::SeqCst) {
-                        let sub = hub.subscribe("t").unwrap();
+                        // Closed only once the publishers are done and `stop` is set.
+                        let Ok(sub) = hub.subscribe("t") else {
+                            assert!(stop.load(Ordering::SeqCst), "closed while publishing");
+                            break;
+                        };
                         for _ in 0..50 {
                             if let Err(RecvTimeoutError::Closed | RecvTimeoutError::Timeout) =
                                 sub.recv_timeout(Duration::from_millis(50))

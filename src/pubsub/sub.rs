@@ -138,13 +138,16 @@ impl<T> SubQueue<T> {
     }
 
     /// After a message was queued: wakes the subscriber, or drains if it left meanwhile.
+    /// Counts as queued either way: the subscriber may have received the message and left
+    /// before this check (a spinning receiver is that fast), and a publish racing an
+    /// unsubscribe may count it or not.
     #[inline]
     fn queued(&self) -> bool {
         if self.gone.load(Ordering::SeqCst) {
             self.drain(); // the subscriber left meanwhile (see `leave`)
-            return false;
+        } else {
+            self.readers.notify_one();
         }
-        self.readers.notify_one();
         true
     }
 
