@@ -180,6 +180,8 @@ fn shared_promise_serves_many_readers() {
         .promise()
         .and_then(|v: String| Promise::ready(v.len()));
     assert_eq!(shared.get_timeout(Duration::from_millis(1)), None);
+    let ctx = Context::background().with_timeout(Duration::from_millis(5));
+    assert_eq!(shared.get_ctx(&ctx), Err(ContextError::DeadlineExceeded));
     r.resolve(String::from("value"));
     for h in readers {
         assert_eq!(h.join().unwrap(), Ok(String::from("value")));

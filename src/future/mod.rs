@@ -49,7 +49,7 @@ use core::task::{Context as TaskContext, Poll};
 use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use crate::context::Context;
+use crate::context::{Context, ContextError};
 use crate::sync::{Arc, StdArc};
 use crate::wait::{deadline_after, Until};
 use cell::{Cell, Outcome};
@@ -295,6 +295,20 @@ impl<T: Clone> SharedPromise<T> {
         self.cell
             .wait(deadline_after(timeout).into())
             .then(|| self.read())
+    }
+
+    /// Blocks until the result is in or `ctx` is done (cancelled or past its deadline);
+    /// `Err` with the context's error in the second case. A context already done fails at
+    /// once.
+    pub fn get_ctx(&self, ctx: &Context) -> Result<Result<T, PromiseError>, ContextError> {
+        if let Some(e) = ctx.err() {
+            return Err(e);
+        }
+        if self.cell.wait(ctx.until()) {
+            Ok(self.read())
+        } else {
+            Err(ctx.err_after_wait())
+        }
     }
 
     fn read(&self) -> Result<T, PromiseError> {
