@@ -15,6 +15,7 @@
 //! | [`pool`] | [`ObjectPool`](pool::ObjectPool): a private slot per thread over a shared lock-free ring | "Пул объектов" |
 //! | [`pubsub`] | [`PubSub`](pubsub::PubSub): topics, a ring per subscriber, overflow policies, epoch-reclaimed topic map | "Издатель-Подписчик" |
 //! | [`context`] | [`Context`](context::Context): cancellation tree, deadlines, typed values; `*_ctx` on every blocking call | "Контекст" |
+//! | [`workers`] | [`WorkerPool`](workers::WorkerPool): fixed or elastic pools, `submit` → `Promise`, back-pressure, caller-runs inside jobs, shutdown/abort | "Воркер-пул", dynamic pool |
 //! | [`future`] | [`Promise`](future::Promise), [`spawn`]: one-shot results, continuations, `when_all`/`when_any`, `.await` | "Будущее (Future/Promise)" |
 //! | [`WaitPolicy`] | how blocking calls wait: spin, adaptive, park | every blocking call |
 //!
@@ -64,8 +65,7 @@ pub mod queue;
 pub mod semaphore;
 mod sync;
 mod wait;
-#[cfg(not(lockgate_loom))]
-mod workers;
+pub mod workers;
 
 pub use wait::WaitPolicy;
 #[cfg(not(lockgate_loom))]

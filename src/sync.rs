@@ -20,8 +20,16 @@ mod imp {
     #[allow(unused_imports)]
     pub(crate) use std::sync::Arc as StdArc;
     pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
-    pub(crate) use std::thread::{current, panicking, yield_now, Thread};
+    pub(crate) use std::thread::{current, panicking, yield_now, JoinHandle, Thread};
     pub(crate) use std::thread_local;
+
+    /// Starts a named thread.
+    pub(crate) fn spawn_named<F: FnOnce() + Send + 'static>(
+        name: String,
+        f: F,
+    ) -> std::io::Result<JoinHandle<()>> {
+        std::thread::Builder::new().name(name).spawn(f)
+    }
 
     #[allow(unused_imports)]
     pub(crate) use atomic_waker::AtomicWaker;
@@ -135,8 +143,16 @@ mod imp {
         fence, AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
     };
     pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
-    pub(crate) use loom::thread::{current, yield_now, Thread};
+    pub(crate) use loom::thread::{current, yield_now, JoinHandle, Thread};
     pub(crate) use loom::thread_local;
+
+    /// Starts a named (model) thread.
+    pub(crate) fn spawn_named<F: FnOnce() + Send + 'static>(
+        name: String,
+        f: F,
+    ) -> std::io::Result<JoinHandle<()>> {
+        loom::thread::Builder::new().name(name).spawn(f)
+    }
     /// std's `Arc` in every build, for public APIs that take `self: &Arc<Self>` (loom's `Arc`
     /// cannot be a method receiver).
     #[allow(unused_imports)]

@@ -1,0 +1,482 @@
+//! The pool's shared state and its workers.
+//!
+//! Jobs travel through one lockgate channel (bounded: back-pressure). Workers block in its
+//! `recv`, so an idle pool parks every thread (no CPU). Three gates keep the life cycle exact:
+//!
+//! - **Intake** (`intake`): a submit enters (one `fetch_add`), sends, and leaves. Shutdown sets
+//!   `SHUT` in the same word, waits until no submit is inside, and only then closes the
+//!   channel. A submit that entered before `SHUT` is accepted and will run (workers drain
+//!   the channel before they see it closed); one that enters after is rejected with its job
+//!   handed back. Nothing is lost in between.
+//! - **Elastic growth and retirement** (`state`: live workers | idle workers | a submit
+//!   tick): after its send, a submit of an elastic pool does one CAS on `state` that bumps
+//!   the tick and, if no worker is idle and the pool is below `max`, counts a new worker in,
+//!   which it then starts. A worker idle for `keep_alive` retires with one CAS on the same
+//!   word (if the pool is above `min`), then takes one more look at the queue: a submit whose
+//!   CAS came first (and so counted this worker idle) sent its job before that CAS, which our
+//!   retiring CAS read, so the look finds the job; the worker then rejoins to run it. One
+//!   word for both sides makes the argument a plain read-from chain of RMWs. No thread
+//!   polls: growth happens on submit, shrinking on a worker's own timed-out `recv`.
+//! - **Exit** (`state`'s live count and `exited`): shutdown waits for the live count to reach
+//!   zero, then joins the threads.
+
+use core::any::Any;
+use core::cell::Cell;
+use std::time::Duration;
+
+use super::Rejected;
+use crate::channel::{Receiver, RecvTimeoutError, Sender};
+use crate::future::{catch, Promise, Resolver};
+use crate::sync::{
+    spawn_named, thread_local, Arc, AtomicU64, AtomicUsize, JoinHandle, Mutex, Ordering,
+};
+use crate::wait::{self, Until, WaitList, WaitPolicy, NOTIFIED};
+
+/// Set in `intake` once shutdown begins; the rest counts submits in flight.
+const SHUT: usize = 1 << (usize::BITS - 1);
+
+/// `state` fields: live workers (bits 0-15), idle workers (16-31), submit tick (32-63).
+const LIVE_ONE: u64 = 1;
+const IDLE_ONE: u64 = 1 << 16;
+const TICK_ONE: u64 = 1 << 32;
+const FIELD: u64 = 0xFFFF;
+
+/// The most workers a pool can have (the width of `state`'s fields).
+pub const MAX_WORKERS: usize = FIELD as usize;
+
+fn live(s: u64) -> usize {
+    (s & FIELD) as usize
+}
+
+fn idle(s: u64) -> usize {
+    ((s >> 16) & FIELD) as usize
+}
+
+/// A queued job: runs once and says whether the user's code panicked; or gives back the
+/// closure it carries when the pool does not accept it.
+pub(super) trait Task: Send {
+    fn run(self: Box<Self>) -> bool;
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+}
+
+pub(super) type Job = Box<dyn Task>;
+
+/// `submit`: the closure and the resolver of its promise.
+pub(super) struct Submit<F, T: Send + 'static> {
+    pub(super) f: F,
+    pub(super) resolver: Resolver<T>,
+}
+
+impl<F, T> Task for Submit<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    fn run(self: Box<Self>) -> bool {
+        let Submit { f, resolver } = *self;
+        let out = catch(f);
+        let panicked = out.is_err();
+        resolver.complete(out);
+        panicked
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// `execute`: a closure whose result nobody waits for.
+pub(super) struct Execute<F>(pub(super) F);
+
+impl<F: FnOnce() + Send + 'static> Task for Execute<F> {
+    fn run(self: Box<Self>) -> bool {
+        catch(self.0).is_err()
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// The closure inside a job the pool handed back (`Rejected`): the job was built by this
+/// module for exactly `F`, so the downcast cannot fail.
+pub(super) fn unwrap_submit<F: 'static, T: Send + 'static>(job: Job) -> F {
+    let any = job.into_any();
+    match any.downcast::<Submit<F, T>>() {
+        // The resolver drops here: its promise was never handed out.
+        Ok(s) => s.f,
+        Err(_) => unreachable!("a rejected job is the one just built"),
+    }
+}
+
+pub(super) fn unwrap_execute<F: 'static>(job: Job) -> F {
+    match job.into_any().downcast::<Execute<F>>() {
+        Ok(e) => e.0,
+        Err(_) => unreachable!("a rejected job is the one just built"),
+    }
+}
+
+pub(super) struct Inner {
+    pub(super) tx: Sender<Job>,
+    pub(super) rx: Receiver<Job>,
+    /// `SHUT` | submits in flight. SeqCst: the condition shutdown's waiter re-checks.
+    intake: AtomicUsize,
+    /// Shutdown waiting for submits in flight, and for workers to exit.
+    gate: WaitList<()>,
+    /// Live workers | idle workers | submit tick (see the module docs). Elastic pools only
+    /// touch idle and tick; every pool counts live workers here. AcqRel RMWs throughout:
+    /// the read-from chain the retirement argument needs.
+    state: AtomicU64,
+    /// Workers running a job now. Relaxed: a statistic.
+    active: AtomicUsize,
+    /// Jobs finished, panicked ones included. Relaxed: statistics.
+    completed: AtomicU64,
+    panicked: AtomicU64,
+    pub(super) min: usize,
+    pub(super) max: usize,
+    /// `Some` for an elastic pool.
+    pub(super) keep_alive: Option<Duration>,
+    pub(super) name: String,
+    #[cfg(feature = "affinity")]
+    pub(super) pin: bool,
+    next_id: AtomicUsize,
+    /// Threads started and not yet joined.
+    handles: Mutex<Vec<JoinHandle<()>>>,
+}
+
+thread_local! {
+    /// The pool whose worker this thread is (its `Inner`'s address), or 0.
+    // Loom's `thread_local!` takes no `const` initializer.
+    #[allow(clippy::missing_const_for_thread_local)]
+    static CURRENT: Cell<usize> = Cell::new(0);
+}
+
+impl Inner {
+    pub(super) fn new(
+        min: usize,
+        max: usize,
+        keep_alive: Option<Duration>,
+        queue: usize,
+        name: String,
+        #[cfg(feature = "affinity")] pin: bool,
+    ) -> Arc<Inner> {
+        let (tx, rx) = crate::channel::bounded(queue);
+        Arc::new(Inner {
+            tx,
+            rx,
+            intake: AtomicUsize::new(0),
+            gate: WaitList::new(),
+            state: AtomicU64::new(0),
+            active: AtomicUsize::new(0),
+            completed: AtomicU64::new(0),
+            panicked: AtomicU64::new(0),
+            min,
+            max,
+            keep_alive,
+            name,
+            #[cfg(feature = "affinity")]
+            pin,
+            next_id: AtomicUsize::new(0),
+            handles: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn id(self: &Arc<Self>) -> usize {
+        Arc::as_ptr(self) as usize
+    }
+
+    /// True on one of this pool's worker threads.
+    pub(super) fn on_worker(self: &Arc<Self>) -> bool {
+        let id = self.id();
+        CURRENT.try_with(|c| c.get() == id).unwrap_or(false)
+    }
+
+    /// Starts `n` workers, counted live first.
+    pub(super) fn start(self: &Arc<Self>, n: usize) {
+        for _ in 0..n {
+            self.state.fetch_add(LIVE_ONE, Ordering::AcqRel);
+            self.spawn_worker();
+        }
+    }
+
+    /// Starts one worker already counted in `state`. If the thread cannot be started, the
+    /// count is taken back; if that leaves no worker at all, the queue is run here.
+    fn spawn_worker(self: &Arc<Self>) {
+        let k = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let me = self.clone();
+        match spawn_named(format!("{}-{k}", self.name), move || me.work()) {
+            Ok(h) => {
+                let mut hs = self.handles.lock().unwrap_or_else(|e| e.into_inner());
+                #[cfg(not(lockgate_loom))]
+                hs.retain(|h| !h.is_finished());
+                hs.push(h);
+            }
+            Err(_) => {
+                let s = self.state.fetch_sub(LIVE_ONE, Ordering::AcqRel) - LIVE_ONE;
+                if live(s) == 0 {
+                    while let Ok(job) = self.rx.try_recv() {
+                        self.run(job);
+                    }
+                }
+            }
+        }
+    }
+
+    // --- intake ---
+
+    /// Enters the intake gate; false (and nothing held) once shutdown has begun.
+    pub(super) fn enter(&self) -> bool {
+        // SeqCst: shutdown's SHUT and this count are one word, so exactly one of "we see
+        // SHUT" and "shutdown sees us inside" holds.
+        if self.intake.fetch_add(1, Ordering::SeqCst) & SHUT != 0 {
+            self.leave();
+            return false;
+        }
+        true
+    }
+
+    pub(super) fn leave(&self) {
+        // SeqCst RMW: the condition write shutdown's waiter re-checks.
+        if self.intake.fetch_sub(1, Ordering::SeqCst) == SHUT | 1 {
+            self.gate.notify_all(NOTIFIED);
+        }
+    }
+
+    /// After a job was sent: bumps the tick, and grows an elastic pool with no idle worker.
+    pub(super) fn after_send(self: &Arc<Self>) {
+        if self.keep_alive.is_none() {
+            return;
+        }
+        let mut s = self.state.load(Ordering::Acquire);
+        loop {
+            let grow = idle(s) == 0 && live(s) < self.max;
+            let new = s
+                .wrapping_add(TICK_ONE)
+                .wrapping_add(if grow { LIVE_ONE } else { 0 });
+            // AcqRel: Release publishes our send to a retiring worker's CAS (which reads
+            // this value or a later one); Acquire for the fields we decide on.
+            match self
+                .state
+                .compare_exchange_weak(s, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    if grow {
+                        self.spawn_worker();
+                    }
+                    return;
+                }
+                Err(x) => s = x,
+            }
+        }
+    }
+
+    /// Runs a job here (caller-runs, or a worker), keeping the counters.
+    pub(super) fn run(&self, job: Job) {
+        self.active.fetch_add(1, Ordering::Relaxed);
+        let panicked = job.run();
+        self.active.fetch_sub(1, Ordering::Relaxed);
+        if panicked {
+            self.panicked.fetch_add(1, Ordering::Relaxed);
+        }
+        self.completed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Sends `job` without waiting; the job back if the queue is full.
+    pub(super) fn try_send(&self, job: Job) -> Result<(), Job> {
+        self.tx.try_send(job).map_err(|e| e.into_inner())
+    }
+
+    // --- workers ---
+
+    fn work(self: Arc<Self>) {
+        let id = self.id();
+        let _ = CURRENT.try_with(|c| c.set(id));
+        #[cfg(feature = "affinity")]
+        if self.pin {
+            if let Some(ids) = core_affinity::get_core_ids() {
+                let k = self.next_id.load(Ordering::Relaxed);
+                if !ids.is_empty() {
+                    core_affinity::set_for_current(ids[k % ids.len()]);
+                }
+            }
+        }
+        let counted = match self.keep_alive {
+            None => {
+                while let Ok(job) = self.rx.recv() {
+                    self.run(job);
+                }
+                true
+            }
+            Some(keep_alive) => self.work_elastic(keep_alive),
+        };
+        if counted {
+            self.state.fetch_sub(LIVE_ONE, Ordering::AcqRel);
+        }
+        // Wake a shutdown waiting for the workers (its condition is the live count).
+        crate::sync::full_fence();
+        self.gate.notify_all(NOTIFIED);
+    }
+
+    /// The elastic worker loop; returns whether this worker is still counted live.
+    fn work_elastic(&self, keep_alive: Duration) -> bool {
+        loop {
+            self.state.fetch_add(IDLE_ONE, Ordering::AcqRel);
+            let got = self.rx.recv_timeout(keep_alive);
+            match got {
+                Ok(job) => {
+                    self.state.fetch_sub(IDLE_ONE, Ordering::AcqRel);
+                    self.run(job);
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.state.fetch_sub(IDLE_ONE, Ordering::AcqRel);
+                    return true;
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if !self.retire() {
+                        continue; // at `min`: stay (idle taken back by `retire`)
+                    }
+                    // Retired. A submit that counted us idle sent its job before its CAS,
+                    // which our retiring CAS read: this look finds it.
+                    match self.rx.try_recv() {
+                        Ok(job) => {
+                            let back = self.rejoin();
+                            self.run(job);
+                            if !back {
+                                return false;
+                            }
+                        }
+                        Err(_) => return false,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Leaves idle; also leaves live if the pool is above `min`. True if retired.
+    fn retire(&self) -> bool {
+        let mut s = self.state.load(Ordering::Acquire);
+        loop {
+            let out = live(s) > self.min;
+            let new = s - IDLE_ONE - if out { LIVE_ONE } else { 0 };
+            // AcqRel: Acquire reads submits' Release CASes (their jobs are visible to our
+            // look at the queue); see `after_send`.
+            match self
+                .state
+                .compare_exchange_weak(s, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return out,
+                Err(x) => s = x,
+            }
+        }
+    }
+
+    /// A retired worker that found a job counts itself live again, if there is room.
+    fn rejoin(&self) -> bool {
+        let mut s = self.state.load(Ordering::Acquire);
+        loop {
+            if live(s) >= self.max {
+                return false;
+            }
+            match self.state.compare_exchange_weak(
+                s,
+                s + LIVE_ONE,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(x) => s = x,
+            }
+        }
+    }
+
+    // --- shutdown ---
+
+    /// Stops intake (waits for submits in flight), then closes the queue. With `abort`,
+    /// queued jobs are dropped (their promises complete as abandoned) instead of run.
+    pub(super) fn stop(&self, abort: bool) {
+        self.intake.fetch_or(SHUT, Ordering::SeqCst);
+        loop {
+            if abort {
+                while let Ok(job) = self.rx.try_recv() {
+                    drop(job);
+                }
+            }
+            // A submit in flight may be waiting for room: when aborting, we make room above;
+            // otherwise workers do. Re-check often enough for both.
+            let until = Until::from(wait::deadline_after(Duration::from_millis(1)));
+            let done = wait::wait_blocking(&self.gate, WaitPolicy::Park, until, || {
+                (self.intake.load(Ordering::SeqCst) == SHUT).then_some(())
+            });
+            if done.is_some() {
+                break;
+            }
+        }
+        if abort {
+            while let Ok(job) = self.rx.try_recv() {
+                drop(job);
+            }
+        }
+        // No submit is in flight and none can start: the precondition of `close_sending`.
+        self.tx.close_sending();
+    }
+
+    /// Waits until every worker has exited, or `until` passes; then joins the threads that
+    /// have exited. True if none is left. A worker calling this does not wait for itself.
+    pub(super) fn join(self: &Arc<Self>, until: Until<'_>) -> bool {
+        let own = usize::from(self.on_worker());
+        let r = wait::wait_blocking(&self.gate, WaitPolicy::Park, until, || {
+            (live(self.state.load(Ordering::SeqCst)) <= own).then_some(())
+        });
+        let all = r.is_some() || live(self.state.load(Ordering::SeqCst)) <= own;
+        if all && own == 0 {
+            let hs = core::mem::take(&mut *self.handles.lock().unwrap_or_else(|e| e.into_inner()));
+            for h in hs {
+                let _ = h.join();
+            }
+        }
+        all
+    }
+
+    // --- counters ---
+
+    pub(super) fn workers(&self) -> usize {
+        live(self.state.load(Ordering::Acquire))
+    }
+
+    pub(super) fn active(&self) -> usize {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn completed(&self) -> u64 {
+        self.completed.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn panicked(&self) -> u64 {
+        self.panicked.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn is_shutdown(&self) -> bool {
+        self.intake.load(Ordering::SeqCst) & SHUT != 0
+    }
+}
+
+/// Runs `f` here and returns its (already resolved) promise: the caller-runs path.
+pub(super) fn run_here<F, T>(inner: &Inner, f: F) -> Promise<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let (r, p) = Promise::pending();
+    inner.run(Box::new(Submit { f, resolver: r }));
+    p
+}
+
+/// Hands a job the pool could not take back as a `Rejected`.
+pub(super) fn rejected<F: 'static, T: Send + 'static>(job: Job, full: bool) -> Rejected<F> {
+    let f = unwrap_submit::<F, T>(job);
+    if full {
+        Rejected::Full(f)
+    } else {
+        Rejected::Shutdown(f)
+    }
+}

@@ -1,0 +1,380 @@
+//! Worker pools: fixed or elastic sets of threads running submitted jobs (the seed's
+//! "Воркер-пул" and its dynamic pool), and the default pool behind [`crate::spawn`].
+//!
+//! A job goes through one bounded lockgate channel, so a full queue pushes back on
+//! submitters and idle workers park (no CPU when idle). `submit` returns a
+//! [`Promise`](crate::future::Promise) of the job's result; a panic becomes the promise's error
+//! and the worker lives on. An elastic pool grows on submit when no worker is idle (up to
+//! `max`) and shrinks when a worker has been idle for `keep_alive` (down to `min`): no
+//! thread polls. The life-cycle protocol (intake gate, growth and retirement on one word,
+//! shutdown) is in `inner.rs`.
+//!
+//! Unlike the seed's dynamic pool, shutdown never closes a channel that a submit may still be
+//! sending on (the intake gate waits for submits in flight first), and nothing keeps running
+//! after it.
+//!
+//! # Example
+//!
+//! ```
+//! use lockgate::workers::WorkerPool;
+//!
+//! let pool = WorkerPool::builder().workers(4).build();
+//! let squares: Vec<_> = (0..8u64)
+//!     .map(|i| pool.submit(move || i * i).unwrap())
+//!     .collect();
+//! let total: u64 = squares.into_iter().map(|p| p.get().unwrap()).sum();
+//! assert_eq!(total, 140);
+//! pool.shutdown(); // drains the queue, joins the workers
+//! ```
+
+#[cfg(not(lockgate_loom))]
+mod default;
+mod error;
+mod inner;
+
+use core::fmt;
+use std::time::Duration;
+
+use crate::channel::{SendTimeoutError, TrySendError};
+use crate::context::Context;
+use crate::future::Promise;
+use crate::sync::Arc;
+use crate::wait::{deadline_after, Until};
+use inner::{rejected, run_here, unwrap_execute, Execute, Inner, Job, Submit};
+
+#[cfg(not(lockgate_loom))]
+pub use default::spawn;
+pub use error::{Rejected, SubmitCtxError};
+pub use inner::MAX_WORKERS;
+
+/// A pool of worker threads. See the [module docs](self).
+///
+/// Dropping the pool shuts it down (queued jobs still run) and joins its threads.
+pub struct WorkerPool {
+    inner: Arc<Inner>,
+}
+
+/// Configures a [`WorkerPool`]; from [`WorkerPool::builder`].
+#[derive(Debug, Clone)]
+pub struct Builder {
+    min: usize,
+    max: usize,
+    keep_alive: Option<Duration>,
+    queue: Option<usize>,
+    name: String,
+    #[cfg(feature = "affinity")]
+    pin: bool,
+}
+
+impl Builder {
+    /// A fixed pool of `n` workers, all started at `build`.
+    pub fn workers(mut self, n: usize) -> Self {
+        self.min = n;
+        self.max = n;
+        self.keep_alive = None;
+        self
+    }
+
+    /// An elastic pool keeps at least `n` workers (started at `build`; 0 is allowed).
+    pub fn min(mut self, n: usize) -> Self {
+        self.min = n;
+        self.keep_alive.get_or_insert(Duration::from_secs(60));
+        self
+    }
+
+    /// An elastic pool grows up to `n` workers while submits find no idle worker.
+    pub fn max(mut self, n: usize) -> Self {
+        self.max = n;
+        self.keep_alive.get_or_insert(Duration::from_secs(60));
+        self
+    }
+
+    /// How long an elastic pool's worker stays idle before it retires (above `min`).
+    pub fn keep_alive(mut self, d: Duration) -> Self {
+        self.keep_alive = Some(d);
+        self
+    }
+
+    /// Jobs the queue holds before submits wait (default: 256 per `max` worker).
+    pub fn queue_capacity(mut self, c: usize) -> Self {
+        self.queue = Some(c);
+        self
+    }
+
+    /// The workers' thread-name prefix (default `lockgate-worker`).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Pins worker `k` to core `k % cores` (feature `affinity`): for latency-critical users
+    /// with cores to spare.
+    #[cfg(feature = "affinity")]
+    pub fn pin_to_cores(mut self, pin: bool) -> Self {
+        self.pin = pin;
+        self
+    }
+
+    /// Starts the pool.
+    ///
+    /// # Panics
+    /// If `max` is 0 or above [`MAX_WORKERS`], if `min > max`, or if the queue capacity is 0
+    /// or too large for a channel.
+    pub fn build(self) -> WorkerPool {
+        assert!(
+            self.max >= 1 && self.max <= MAX_WORKERS,
+            "WorkerPool: max workers must be in 1..={MAX_WORKERS} (got {})",
+            self.max
+        );
+        assert!(
+            self.min <= self.max,
+            "WorkerPool: min workers ({}) above max ({})",
+            self.min,
+            self.max
+        );
+        let queue = self.queue.unwrap_or(self.max.saturating_mul(256));
+        assert!(
+            queue >= 1,
+            "WorkerPool: the queue capacity must be at least 1"
+        );
+        let inner = Inner::new(
+            self.min,
+            self.max,
+            self.keep_alive,
+            queue,
+            self.name,
+            #[cfg(feature = "affinity")]
+            self.pin,
+        );
+        inner.start(self.min);
+        WorkerPool { inner }
+    }
+}
+
+impl WorkerPool {
+    /// A builder; by default a fixed pool with one worker per available core.
+    pub fn builder() -> Builder {
+        let n = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Builder {
+            min: n,
+            max: n,
+            keep_alive: None,
+            queue: None,
+            name: String::from("lockgate-worker"),
+            #[cfg(feature = "affinity")]
+            pin: false,
+        }
+    }
+
+    /// A fixed pool of `n` workers.
+    pub fn new(n: usize) -> WorkerPool {
+        Self::builder().workers(n).build()
+    }
+
+    /// Runs `f` on a worker; the promise of its result. Waits for room while the queue is
+    /// full (back-pressure), except on one of this pool's own workers: there a full queue
+    /// runs `f` at once on the calling thread (Java's `CallerRunsPolicy`), so a job that
+    /// submits more jobs never waits for itself. Rejected, with `f` handed back, once
+    /// shutdown has begun.
+    pub fn submit<F, T>(&self, f: F) -> Result<Promise<T>, Rejected<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (r, p) = Promise::pending();
+        let job: Job = Box::new(Submit { f, resolver: r });
+        match self.send(job, Until::FOREVER) {
+            Ok(()) => Ok(p),
+            Err(Refused::Shutdown(job)) => Err(rejected::<F, T>(job, false)),
+            Err(Refused::RunHere(job)) => {
+                self.inner.run(job);
+                Ok(p)
+            }
+            Err(Refused::Done(..)) => unreachable!("a wait without a bound ended"),
+        }
+    }
+
+    /// Runs `f` on a worker if the queue has room now; otherwise hands it back
+    /// ([`Rejected::Full`], or [`Rejected::Shutdown`]). Never blocks.
+    pub fn try_submit<F, T>(&self, f: F) -> Result<Promise<T>, Rejected<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (r, p) = Promise::pending();
+        let job: Job = Box::new(Submit { f, resolver: r });
+        if !self.inner.enter() {
+            return Err(rejected::<F, T>(job, false));
+        }
+        let sent = self.inner.try_send(job);
+        if sent.is_ok() {
+            self.inner.after_send();
+        }
+        self.inner.leave();
+        match sent {
+            Ok(()) => Ok(p),
+            Err(job) => Err(rejected::<F, T>(job, true)),
+        }
+    }
+
+    /// As [`submit`](Self::submit), waiting for room only while `ctx` is live.
+    pub fn submit_ctx<F, T>(&self, f: F, ctx: &Context) -> Result<Promise<T>, SubmitCtxError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (r, p) = Promise::pending();
+        let job: Job = Box::new(Submit { f, resolver: r });
+        if let Some(e) = ctx.err() {
+            return Err(SubmitCtxError::Done(inner::unwrap_submit::<F, T>(job), e));
+        }
+        match self.send(job, ctx.until()) {
+            Ok(()) => Ok(p),
+            Err(Refused::Shutdown(job)) => {
+                Err(SubmitCtxError::Shutdown(inner::unwrap_submit::<F, T>(job)))
+            }
+            Err(Refused::RunHere(job)) => {
+                self.inner.run(job);
+                Ok(p)
+            }
+            Err(Refused::Done(job)) => Err(SubmitCtxError::Done(
+                inner::unwrap_submit::<F, T>(job),
+                ctx.err_after_wait(),
+            )),
+        }
+    }
+
+    /// Runs `f` on a worker, fire and forget (a panic is counted and contained). Waits for
+    /// room like [`submit`](Self::submit); rejected with `f` back once shutdown has begun.
+    pub fn execute<F>(&self, f: F) -> Result<(), Rejected<F>>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        match self.send(Box::new(Execute(f)), Until::FOREVER) {
+            Ok(()) => Ok(()),
+            Err(Refused::Shutdown(job)) => Err(Rejected::Shutdown(unwrap_execute::<F>(job))),
+            Err(Refused::RunHere(job)) => {
+                self.inner.run(job);
+                Ok(())
+            }
+            Err(Refused::Done(..)) => unreachable!("a wait without a bound ended"),
+        }
+    }
+
+    /// The submit path: through the intake gate, then into the queue.
+    fn send(&self, job: Job, until: Until<'_>) -> Result<(), Refused> {
+        let inner = &self.inner;
+        if !inner.enter() {
+            return Err(Refused::Shutdown(job));
+        }
+        let r = if inner.on_worker() {
+            // Caller-runs: a worker never waits for room in its own pool's queue.
+            match inner.tx.try_send(job) {
+                Ok(()) => Ok(()),
+                Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => {
+                    Err(Refused::RunHere(job))
+                }
+            }
+        } else {
+            inner.tx.send_bounded(job, until).map_err(|e| match e {
+                SendTimeoutError::Timeout(job) => Refused::Done(job),
+                // Cannot happen while we are inside the gate; reported as shutdown.
+                SendTimeoutError::Disconnected(job) => Refused::Shutdown(job),
+            })
+        };
+        if r.is_ok() {
+            inner.after_send();
+        }
+        inner.leave();
+        r
+    }
+
+    /// Stops taking jobs, lets the queued ones run, and waits for every worker to exit.
+    /// Called from one of the pool's own jobs, it does not wait for its own thread.
+    pub fn shutdown(&self) {
+        self.inner.stop(false);
+        self.inner.join(Until::FOREVER);
+    }
+
+    /// As [`shutdown`](Self::shutdown), waiting at most `timeout` for the workers; true if
+    /// they all exited. Workers still busy then finish their jobs and exit on their own.
+    pub fn shutdown_timeout(&self, timeout: Duration) -> bool {
+        let deadline = deadline_after(timeout);
+        self.inner.stop(false);
+        self.inner.join(deadline.into())
+    }
+
+    /// Stops taking jobs and drops the queued ones (their promises complete with
+    /// [`PromiseError::Abandoned`](crate::future::PromiseError::Abandoned)); jobs already
+    /// running finish. Waits for the workers to exit.
+    pub fn abort(&self) {
+        self.inner.stop(true);
+        self.inner.join(Until::FOREVER);
+    }
+
+    /// True once shutdown (or abort) has begun.
+    pub fn is_shutdown(&self) -> bool {
+        self.inner.is_shutdown()
+    }
+
+    /// Worker threads alive now.
+    pub fn workers(&self) -> usize {
+        self.inner.workers()
+    }
+
+    /// Workers running a job now.
+    pub fn active_workers(&self) -> usize {
+        self.inner.active()
+    }
+
+    /// Jobs waiting in the queue now.
+    pub fn queued(&self) -> usize {
+        self.inner.tx.len()
+    }
+
+    /// Jobs finished so far (including panicked ones).
+    pub fn completed(&self) -> u64 {
+        self.inner.completed()
+    }
+
+    /// Jobs whose code panicked so far.
+    pub fn panicked(&self) -> u64 {
+        self.inner.panicked()
+    }
+
+    /// Used by `spawn`: runs `f` on a worker, or here if the queue is full.
+    pub(crate) fn submit_or_run_here<F, T>(&self, f: F) -> Promise<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        match self.try_submit(f) {
+            Ok(p) => p,
+            Err(e) => run_here(&self.inner, e.into_inner()),
+        }
+    }
+}
+
+/// Why the submit path did not queue a job; the job comes back.
+enum Refused {
+    Shutdown(Job),
+    RunHere(Job),
+    Done(Job),
+}
+
+impl Drop for WorkerPool {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl fmt::Debug for WorkerPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerPool")
+            .field("workers", &self.workers())
+            .field("active", &self.active_workers())
+            .field("queued", &self.queued())
+            .field("completed", &self.completed())
+            .finish()
+    }
+}
