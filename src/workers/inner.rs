@@ -181,41 +181,41 @@ impl Inner {
         })
     }
 
-    fn id(self: &Arc<Self>) -> usize {
-        Arc::as_ptr(self) as usize
+    fn id(this: &Arc<Self>) -> usize {
+        Arc::as_ptr(this) as usize
     }
 
     /// True on one of this pool's worker threads.
-    pub(super) fn on_worker(self: &Arc<Self>) -> bool {
-        let id = self.id();
+    pub(super) fn on_worker(this: &Arc<Self>) -> bool {
+        let id = Inner::id(this);
         CURRENT.try_with(|c| c.get() == id).unwrap_or(false)
     }
 
     /// Starts `n` workers, counted live first.
-    pub(super) fn start(self: &Arc<Self>, n: usize) {
+    pub(super) fn start(this: &Arc<Self>, n: usize) {
         for _ in 0..n {
-            self.state.fetch_add(LIVE_ONE, Ordering::AcqRel);
-            self.spawn_worker();
+            this.state.fetch_add(LIVE_ONE, Ordering::AcqRel);
+            Inner::spawn_worker(this);
         }
     }
 
     /// Starts one worker already counted in `state`. If the thread cannot be started, the
     /// count is taken back; if that leaves no worker at all, the queue is run here.
-    fn spawn_worker(self: &Arc<Self>) {
-        let k = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let me = self.clone();
-        match spawn_named(format!("{}-{k}", self.name), move || me.work()) {
+    fn spawn_worker(this: &Arc<Self>) {
+        let k = this.next_id.fetch_add(1, Ordering::Relaxed);
+        let me = this.clone();
+        match spawn_named(format!("{}-{k}", this.name), move || Inner::work(me)) {
             Ok(h) => {
-                let mut hs = self.handles.lock().unwrap_or_else(|e| e.into_inner());
+                let mut hs = this.handles.lock().unwrap_or_else(|e| e.into_inner());
                 #[cfg(not(lockgate_loom))]
                 hs.retain(|h| !h.is_finished());
                 hs.push(h);
             }
             Err(_) => {
-                let s = self.state.fetch_sub(LIVE_ONE, Ordering::AcqRel) - LIVE_ONE;
+                let s = this.state.fetch_sub(LIVE_ONE, Ordering::AcqRel) - LIVE_ONE;
                 if live(s) == 0 {
-                    while let Ok(job) = self.rx.try_recv() {
-                        self.run(job);
+                    while let Ok(job) = this.rx.try_recv() {
+                        this.run(job);
                     }
                 }
             }
@@ -243,25 +243,25 @@ impl Inner {
     }
 
     /// After a job was sent: bumps the tick, and grows an elastic pool with no idle worker.
-    pub(super) fn after_send(self: &Arc<Self>) {
-        if self.keep_alive.is_none() {
+    pub(super) fn after_send(this: &Arc<Self>) {
+        if this.keep_alive.is_none() {
             return;
         }
-        let mut s = self.state.load(Ordering::Acquire);
+        let mut s = this.state.load(Ordering::Acquire);
         loop {
-            let grow = idle(s) == 0 && live(s) < self.max;
+            let grow = idle(s) == 0 && live(s) < this.max;
             let new = s
                 .wrapping_add(TICK_ONE)
                 .wrapping_add(if grow { LIVE_ONE } else { 0 });
             // AcqRel: Release publishes our send to a retiring worker's CAS (which reads
             // this value or a later one); Acquire for the fields we decide on.
-            match self
+            match this
                 .state
                 .compare_exchange_weak(s, new, Ordering::AcqRel, Ordering::Acquire)
             {
                 Ok(_) => {
                     if grow {
-                        self.spawn_worker();
+                        Inner::spawn_worker(this);
                     }
                     return;
                 }
@@ -288,33 +288,33 @@ impl Inner {
 
     // --- workers ---
 
-    fn work(self: Arc<Self>) {
-        let id = self.id();
+    fn work(this: Arc<Self>) {
+        let id = Arc::as_ptr(&this) as usize;
         let _ = CURRENT.try_with(|c| c.set(id));
         #[cfg(feature = "affinity")]
-        if self.pin {
+        if this.pin {
             if let Some(ids) = core_affinity::get_core_ids() {
-                let k = self.next_id.load(Ordering::Relaxed);
+                let k = this.next_id.load(Ordering::Relaxed);
                 if !ids.is_empty() {
                     core_affinity::set_for_current(ids[k % ids.len()]);
                 }
             }
         }
-        let counted = match self.keep_alive {
+        let counted = match this.keep_alive {
             None => {
-                while let Ok(job) = self.rx.recv() {
-                    self.run(job);
+                while let Ok(job) = this.rx.recv() {
+                    this.run(job);
                 }
                 true
             }
-            Some(keep_alive) => self.work_elastic(keep_alive),
+            Some(keep_alive) => this.work_elastic(keep_alive),
         };
         if counted {
-            self.state.fetch_sub(LIVE_ONE, Ordering::AcqRel);
+            this.state.fetch_sub(LIVE_ONE, Ordering::AcqRel);
         }
         // Wake a shutdown waiting for the workers (its condition is the live count).
         crate::sync::full_fence();
-        self.gate.notify_all(NOTIFIED);
+        this.gate.notify_all(NOTIFIED);
     }
 
     /// The elastic worker loop; returns whether this worker is still counted live.
@@ -422,14 +422,14 @@ impl Inner {
 
     /// Waits until every worker has exited, or `until` passes; then joins the threads that
     /// have exited. True if none is left. A worker calling this does not wait for itself.
-    pub(super) fn join(self: &Arc<Self>, until: Until<'_>) -> bool {
-        let own = usize::from(self.on_worker());
-        let r = wait::wait_blocking(&self.gate, WaitPolicy::Park, until, || {
-            (live(self.state.load(Ordering::SeqCst)) <= own).then_some(())
+    pub(super) fn join(this: &Arc<Self>, until: Until<'_>) -> bool {
+        let own = usize::from(Inner::on_worker(this));
+        let r = wait::wait_blocking(&this.gate, WaitPolicy::Park, until, || {
+            (live(this.state.load(Ordering::SeqCst)) <= own).then_some(())
         });
-        let all = r.is_some() || live(self.state.load(Ordering::SeqCst)) <= own;
+        let all = r.is_some() || live(this.state.load(Ordering::SeqCst)) <= own;
         if all && own == 0 {
-            let hs = core::mem::take(&mut *self.handles.lock().unwrap_or_else(|e| e.into_inner()));
+            let hs = core::mem::take(&mut *this.handles.lock().unwrap_or_else(|e| e.into_inner()));
             for h in hs {
                 let _ = h.join();
             }

@@ -146,7 +146,7 @@ impl Builder {
             #[cfg(feature = "affinity")]
             self.pin,
         );
-        inner.start(self.min);
+        Inner::start(&inner, self.min);
         WorkerPool { inner }
     }
 }
@@ -208,7 +208,7 @@ impl WorkerPool {
         }
         let sent = self.inner.try_send(job);
         if sent.is_ok() {
-            self.inner.after_send();
+            Inner::after_send(&self.inner);
         }
         self.inner.leave();
         match sent {
@@ -267,7 +267,7 @@ impl WorkerPool {
         if !inner.enter() {
             return Err(Refused::Shutdown(job));
         }
-        let r = if inner.on_worker() {
+        let r = if Inner::on_worker(inner) {
             // Caller-runs: a worker never waits for room in its own pool's queue.
             match inner.tx.try_send(job) {
                 Ok(()) => Ok(()),
@@ -283,7 +283,7 @@ impl WorkerPool {
             })
         };
         if r.is_ok() {
-            inner.after_send();
+            Inner::after_send(inner);
         }
         inner.leave();
         r
@@ -293,7 +293,7 @@ impl WorkerPool {
     /// Called from one of the pool's own jobs, it does not wait for its own thread.
     pub fn shutdown(&self) {
         self.inner.stop(false);
-        self.inner.join(Until::FOREVER);
+        Inner::join(&self.inner, Until::FOREVER);
     }
 
     /// As [`shutdown`](Self::shutdown), waiting at most `timeout` for the workers; true if
@@ -301,7 +301,7 @@ impl WorkerPool {
     pub fn shutdown_timeout(&self, timeout: Duration) -> bool {
         let deadline = deadline_after(timeout);
         self.inner.stop(false);
-        self.inner.join(deadline.into())
+        Inner::join(&self.inner, deadline.into())
     }
 
     /// Stops taking jobs and drops the queued ones (their promises complete with
@@ -309,7 +309,7 @@ impl WorkerPool {
     /// running finish. Waits for the workers to exit.
     pub fn abort(&self) {
         self.inner.stop(true);
-        self.inner.join(Until::FOREVER);
+        Inner::join(&self.inner, Until::FOREVER);
     }
 
     /// True once shutdown (or abort) has begun.
