@@ -59,6 +59,8 @@ pub mod barrier;
 pub mod channel;
 pub mod context;
 pub mod future;
+#[cfg(not(lockgate_loom))]
+pub mod pipeline;
 pub mod pool;
 pub mod pubsub;
 pub mod queue;

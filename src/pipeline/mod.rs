@@ -1,0 +1,403 @@
+//! Pipelines: the seed's "Конвейер" and "Вентилятор" as composable stages on lockgate
+//! channels.
+//!
+//! A [`Pipeline<T>`] is the receiving end of a chain of stages, each on its own thread,
+//! joined by bounded channels (back-pressure throughout). [`Pipeline::from_iter`] is the
+//! generator; [`map`](Pipeline::map), [`filter`](Pipeline::filter),
+//! [`try_map`](Pipeline::try_map), [`fan_out`](Pipeline::fan_out) (unordered, `n` workers) and
+//! [`par_map_ordered`](Pipeline::par_map_ordered) (`n` workers, order kept) add stages; the
+//! consumer reads with [`recv`](Pipeline::recv), iterates, or
+//! [`collect`](Pipeline::collect)s.
+//!
+//! Every pipeline runs under its own child of a [`Context`]: cancelling the context, or
+//! dropping the consumer, wakes every stage at once (each waits with `recv_ctx`/`send_ctx`),
+//! every stage thread returns, and dropping the pipeline joins them. An error ends the
+//! pipeline with that error delivered to the consumer: a `try_map` stage's `Err`, or a panic
+//! in any stage ([`PipelineError`]), never a silent drop. Stages run on dedicated threads,
+//! never on a pool's workers, so a stage waiting for input cannot starve a pool.
+//!
+//! [`fan_out`] and [`fan_in`] are also given on plain channels, as in the seed.
+//!
+//! # Example
+//!
+//! ```
+//! use lockgate::pipeline::Pipeline;
+//!
+//! // The seed's generator -> square -> filter(even).
+//! let even_squares: Vec<i64> = Pipeline::from_iter(1..=10)
+//!     .map(|n| n * n)
+//!     .filter(|n| n % 2 == 0)
+//!     .collect()
+//!     .unwrap();
+//! assert_eq!(even_squares, [4, 16, 36, 64, 100]);
+//! ```
+
+mod error;
+mod ordered;
+
+use core::fmt;
+use std::thread::JoinHandle;
+
+use crate::channel::{bounded, Receiver, RecvCtxError, Sender};
+use crate::context::{CancelHandle, Context};
+use crate::future::catch;
+
+pub use error::PipelineError;
+
+/// Capacity of the channel between two stages unless set with
+/// [`Pipeline::capacity`].
+pub const DEFAULT_CAPACITY: usize = 64;
+
+type Msg<T> = Result<T, PipelineError>;
+
+/// The consumer end of a chain of stages. See the [module docs](self).
+pub struct Pipeline<T> {
+    rx: Receiver<Msg<T>>,
+    /// The pipeline's own context (a child of the caller's): cancelled on drop.
+    ctx: Context,
+    cancel: StdArcCancel,
+    /// Every stage thread of the chain so far, joined on drop.
+    threads: Vec<JoinHandle<()>>,
+    /// Capacity for the channels of stages added next.
+    cap: usize,
+    /// Set once the consumer has seen the end or an error.
+    ended: bool,
+}
+
+/// The cancel handle, shared by every stage added later (they belong to one pipeline).
+type StdArcCancel = std::sync::Arc<CancelHandle>;
+
+/// Starts a stage thread, named `lockgate-stage`.
+///
+/// # Panics
+/// If the thread cannot be started (as `std::thread::spawn`).
+pub(super) fn stage_thread(f: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
+    std::thread::Builder::new()
+        .name(String::from("lockgate-stage"))
+        .spawn(f)
+        .expect("failed to start a pipeline stage thread")
+}
+
+/// Sends `m` downstream; false if the stage should stop (cancelled, or the consumer left).
+fn send<T>(tx: &Sender<Msg<T>>, m: Msg<T>, ctx: &Context) -> bool {
+    tx.send_ctx(m, ctx).is_ok()
+}
+
+impl<T: Send + 'static> Pipeline<T> {
+    /// A generator stage: sends every item of `iter`, under a fresh background context.
+    // Not `FromIterator`: building a pipeline starts a thread and takes a capacity.
+    #[allow(clippy::should_implement_trait)]
+    pub fn from_iter<I>(iter: I) -> Pipeline<T>
+    where
+        I: IntoIterator<Item = T> + Send + 'static,
+    {
+        Self::from_iter_ctx(iter, &Context::background())
+    }
+
+    /// A generator stage under a child of `ctx`: cancelling `ctx` stops the whole pipeline,
+    /// and the consumer then sees [`PipelineError::Canceled`].
+    pub fn from_iter_ctx<I>(iter: I, ctx: &Context) -> Pipeline<T>
+    where
+        I: IntoIterator<Item = T> + Send + 'static,
+    {
+        Self::from_iter_with(iter, ctx, DEFAULT_CAPACITY)
+    }
+
+    /// As [`from_iter_ctx`](Self::from_iter_ctx), with the generator's channel capacity
+    /// (`0`: unbuffered, as the seed's Go channels).
+    pub fn from_iter_with<I>(iter: I, ctx: &Context, capacity: usize) -> Pipeline<T>
+    where
+        I: IntoIterator<Item = T> + Send + 'static,
+    {
+        let (ctx, cancel) = ctx.with_cancel();
+        let (tx, rx) = bounded(capacity);
+        let c = ctx.clone();
+        let h = stage_thread(move || {
+            let mut it = iter.into_iter();
+            loop {
+                match catch(|| it.next()) {
+                    Ok(Some(v)) => {
+                        if !send(&tx, Ok(v), &c) {
+                            return;
+                        }
+                    }
+                    Ok(None) => return,
+                    Err(p) => {
+                        let _ = send(&tx, Err(PipelineError::from_promise(p)), &c);
+                        return;
+                    }
+                }
+            }
+        });
+        Pipeline {
+            rx,
+            ctx,
+            cancel: std::sync::Arc::new(cancel),
+            threads: vec![h],
+            cap: capacity,
+            ended: false,
+        }
+    }
+
+    /// Sets the capacity of the channels of the stages added after this call.
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.cap = capacity;
+        self
+    }
+
+    /// Adds a stage running `f` on `workers` threads that share this pipeline's output;
+    /// `f` returns what to send downstream for each item (`None`: nothing).
+    fn stage<U, F>(mut self, workers: usize, f: F) -> Pipeline<U>
+    where
+        U: Send + 'static,
+        F: Fn(T) -> Option<Result<U, PipelineError>> + Send + Sync + 'static,
+    {
+        assert!(workers >= 1, "a pipeline stage needs at least one worker");
+        let (tx, rx) = bounded(self.cap);
+        let f = std::sync::Arc::new(f);
+        let input = self.take_rx();
+        let mut threads = core::mem::take(&mut self.threads);
+        for _ in 0..workers {
+            let (input, tx, f, ctx) = (input.clone(), tx.clone(), f.clone(), self.ctx.clone());
+            threads.push(stage_thread(move || {
+                run_stage(&input, &tx, &ctx, |v| f(v));
+            }));
+        }
+        self.ended = true; // this handle no longer consumes; its drop must not cancel
+        Pipeline {
+            rx,
+            ctx: self.ctx.clone(),
+            cancel: self.cancel.clone(),
+            threads,
+            cap: self.cap,
+            ended: false,
+        }
+    }
+
+    fn take_rx(&mut self) -> Receiver<Msg<T>> {
+        let (_, empty) = bounded(0);
+        core::mem::replace(&mut self.rx, empty)
+    }
+
+    /// Applies `f` to every item (the seed's `square` stage).
+    pub fn map<U, F>(self, f: F) -> Pipeline<U>
+    where
+        U: Send + 'static,
+        F: Fn(T) -> U + Send + Sync + 'static,
+    {
+        self.stage(1, move |v| Some(Ok(f(v))))
+    }
+
+    /// Keeps the items for which `f` is true.
+    pub fn filter<F>(self, f: F) -> Pipeline<T>
+    where
+        F: Fn(&T) -> bool + Send + Sync + 'static,
+    {
+        self.stage(1, move |v| f(&v).then_some(Ok(v)))
+    }
+
+    /// Applies a fallible `f`; the first `Err` ends the pipeline and reaches the consumer as
+    /// [`PipelineError::Failed`].
+    pub fn try_map<U, E, F>(self, f: F) -> Pipeline<U>
+    where
+        U: Send + 'static,
+        E: std::error::Error + Send + Sync + 'static,
+        F: Fn(T) -> Result<U, E> + Send + Sync + 'static,
+    {
+        self.stage(1, move |v| Some(f(v).map_err(PipelineError::failed)))
+    }
+
+    /// Fan-out and fan-in: `f` runs on `workers` threads reading this pipeline's output, and
+    /// their results merge into one (in completion order, as the seed's `fanIn`).
+    pub fn fan_out<U, F>(self, workers: usize, f: F) -> Pipeline<U>
+    where
+        U: Send + 'static,
+        F: Fn(T) -> U + Send + Sync + 'static,
+    {
+        self.stage(workers, move |v| Some(Ok(f(v))))
+    }
+
+    /// As [`fan_out`](Self::fan_out), but the results come out in input order. At most
+    /// `workers * 2` items are in flight, so one slow item holds back at most that many.
+    pub fn par_map_ordered<U, F>(mut self, workers: usize, f: F) -> Pipeline<U>
+    where
+        U: Send + 'static,
+        F: Fn(T) -> U + Send + Sync + 'static,
+    {
+        assert!(workers >= 1, "a pipeline stage needs at least one worker");
+        let input = self.take_rx();
+        let mut threads = core::mem::take(&mut self.threads);
+        let (rx, hs) = ordered::par_map_ordered(input, workers, self.cap, &self.ctx, f);
+        threads.extend(hs);
+        self.ended = true;
+        Pipeline {
+            rx,
+            ctx: self.ctx.clone(),
+            cancel: self.cancel.clone(),
+            threads,
+            cap: self.cap,
+            ended: false,
+        }
+    }
+
+    /// The next item; `Ok(None)` at the end; an error (a stage's failure or panic, or the
+    /// context's end) once, after which the pipeline is over.
+    pub fn recv(&mut self) -> Result<Option<T>, PipelineError> {
+        if self.ended {
+            return Ok(None);
+        }
+        match self.rx.recv_ctx(&self.ctx) {
+            Ok(Ok(v)) => Ok(Some(v)),
+            Ok(Err(e)) => {
+                self.ended = true;
+                Err(e)
+            }
+            Err(RecvCtxError::Disconnected) => {
+                self.ended = true;
+                Ok(None)
+            }
+            Err(RecvCtxError::Done(e)) => {
+                self.ended = true;
+                Err(PipelineError::Canceled(e))
+            }
+        }
+    }
+
+    /// Every item, or the first error.
+    pub fn collect(mut self) -> Result<Vec<T>, PipelineError> {
+        let mut out = Vec::new();
+        while let Some(v) = self.recv()? {
+            out.push(v);
+        }
+        Ok(out)
+    }
+
+    /// Runs `f` on every item (a sink stage on the consumer's thread); the first error.
+    pub fn for_each(mut self, mut f: impl FnMut(T)) -> Result<(), PipelineError> {
+        while let Some(v) = self.recv()? {
+            f(v);
+        }
+        Ok(())
+    }
+
+    /// Stops every stage now (as dropping the pipeline does, without waiting for them).
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+}
+
+/// A stage's loop: read until the input ends, apply `f`, send what it returns. Stops on
+/// the first error (passing it on), when the context ends, or when downstream is gone.
+fn run_stage<T, U>(
+    input: &Receiver<Msg<T>>,
+    tx: &Sender<Msg<U>>,
+    ctx: &Context,
+    f: impl Fn(T) -> Option<Result<U, PipelineError>>,
+) {
+    loop {
+        let v = match input.recv_ctx(ctx) {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => {
+                let _ = send(tx, Err(e), ctx);
+                return;
+            }
+            Err(_) => return, // input over, or cancelled
+        };
+        match catch(|| f(v)) {
+            Ok(None) => {}
+            Ok(Some(Ok(out))) => {
+                if !send(tx, Ok(out), ctx) {
+                    return;
+                }
+            }
+            Ok(Some(Err(e))) => {
+                let _ = send(tx, Err(e), ctx);
+                return;
+            }
+            Err(p) => {
+                let _ = send(tx, Err(PipelineError::from_promise(p)), ctx);
+                return;
+            }
+        }
+    }
+}
+
+impl<T> Drop for Pipeline<T> {
+    fn drop(&mut self) {
+        if self.threads.is_empty() {
+            return;
+        }
+        // The consumer left: every stage stops now (they wait on the pipeline's context),
+        // and their threads are joined.
+        self.cancel.cancel();
+        for h in self.threads.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+impl<T: Send + 'static> Iterator for Pipeline<T> {
+    type Item = Result<T, PipelineError>;
+
+    /// Items, then at most one error; `None` after the end or the error.
+    fn next(&mut self) -> Option<Self::Item> {
+        self.recv().transpose()
+    }
+}
+
+impl<T> fmt::Debug for Pipeline<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("stages", &self.threads.len())
+            .field("ended", &self.ended)
+            .finish()
+    }
+}
+
+/// The seed's `fanOut` on plain channels: `workers` threads read `source` and each sends
+/// `f(item)` to its own output channel (capacity `capacity`); a thread ends when `source`
+/// ends or its output's receiver is gone.
+pub fn fan_out<T, U, F>(
+    source: Receiver<T>,
+    workers: usize,
+    capacity: usize,
+    f: F,
+) -> Vec<Receiver<U>>
+where
+    T: Send + 'static,
+    U: Send + 'static,
+    F: Fn(T) -> U + Send + Sync + 'static,
+{
+    let f = std::sync::Arc::new(f);
+    (0..workers)
+        .map(|_| {
+            let (tx, rx) = bounded(capacity);
+            let (source, f) = (source.clone(), f.clone());
+            stage_thread(move || {
+                for v in source.iter() {
+                    if tx.send(f(v)).is_err() {
+                        return;
+                    }
+                }
+            });
+            rx
+        })
+        .collect()
+}
+
+/// The seed's `fanIn` on plain channels: one thread per input forwards into one output
+/// (capacity `capacity`), which ends when every input has ended.
+pub fn fan_in<T: Send + 'static>(inputs: Vec<Receiver<T>>, capacity: usize) -> Receiver<T> {
+    let (tx, rx) = bounded(capacity);
+    for input in inputs {
+        let tx = tx.clone();
+        stage_thread(move || {
+            for v in input.iter() {
+                if tx.send(v).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    rx
+}

@@ -1,0 +1,97 @@
+//! The order-preserving parallel map: a dispatcher numbers the items and hands them to `n`
+//! workers, a re-order stage releases results in input order. A semaphore of `2n` permits
+//! bounds the items in flight (taken by the dispatcher, given back as each result leaves in
+//! order), so one slow item holds back at most that many and memory stays bounded.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use super::{send, stage_thread, Msg, PipelineError};
+use crate::channel::{bounded, Receiver};
+use crate::context::Context;
+use crate::future::catch;
+use crate::semaphore::Semaphore;
+
+pub(super) fn par_map_ordered<T, U, F>(
+    input: Receiver<Msg<T>>,
+    workers: usize,
+    capacity: usize,
+    ctx: &Context,
+    f: F,
+) -> (Receiver<Msg<U>>, Vec<JoinHandle<()>>)
+where
+    T: Send + 'static,
+    U: Send + 'static,
+    F: Fn(T) -> U + Send + Sync + 'static,
+{
+    let window = Arc::new(Semaphore::new(workers * 2));
+    let (work_tx, work_rx) = bounded::<(u64, T)>(workers);
+    let (done_tx, done_rx) = bounded::<(u64, Msg<U>)>(workers * 2);
+    let (out_tx, out_rx) = bounded::<Msg<U>>(capacity);
+    let f = Arc::new(f);
+    let mut threads = Vec::with_capacity(workers + 2);
+
+    // Dispatcher: numbers items, waits for a window permit, hands them out.
+    {
+        let (ctx, window, done_tx) = (ctx.clone(), window.clone(), done_tx.clone());
+        threads.push(stage_thread(move || {
+            let mut seq = 0u64;
+            loop {
+                let item = match input.recv_ctx(&ctx) {
+                    Ok(m) => m,
+                    Err(_) => return, // input over, or cancelled
+                };
+                let Ok(permit) = window.acquire_ctx(&ctx) else {
+                    return;
+                };
+                permit.forget(); // given back by the re-order stage
+                let sent = match item {
+                    Ok(v) => work_tx.send_ctx((seq, v), &ctx).is_ok(),
+                    // An upstream error takes its place in the order, then ends the stage.
+                    Err(e) => {
+                        let _ = done_tx.send_ctx((seq, Err(e)), &ctx);
+                        return;
+                    }
+                };
+                if !sent {
+                    return;
+                }
+                seq += 1;
+            }
+        }));
+    }
+    // Workers.
+    for _ in 0..workers {
+        let (work_rx, done_tx, f, ctx) = (work_rx.clone(), done_tx.clone(), f.clone(), ctx.clone());
+        threads.push(stage_thread(move || {
+            while let Ok((i, v)) = work_rx.recv_ctx(&ctx) {
+                let out = catch(|| f(v)).map_err(PipelineError::from_promise);
+                if done_tx.send_ctx((i, out), &ctx).is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    drop(done_tx);
+    // Re-order stage.
+    {
+        let ctx = ctx.clone();
+        threads.push(stage_thread(move || {
+            let mut pending: BTreeMap<u64, Msg<U>> = BTreeMap::new();
+            let mut next = 0u64;
+            while let Ok((i, out)) = done_rx.recv_ctx(&ctx) {
+                pending.insert(i, out);
+                while let Some(out) = pending.remove(&next) {
+                    let stop = out.is_err();
+                    if !send(&out_tx, out, &ctx) || stop {
+                        return;
+                    }
+                    next += 1;
+                    window.add_permits(1);
+                }
+            }
+        }));
+    }
+    (out_rx, threads)
+}
