@@ -157,3 +157,31 @@ fn promise_generated() {
         checkers::check_promise(&input);
     }
 }
+
+#[test]
+fn workers_seed_corpus() {
+    for input in seeds("workers") {
+        checkers::check_workers(&input);
+    }
+}
+
+#[test]
+fn workers_generated() {
+    for input in inputs(0x510E_527F_ADE6_82D1, 300, 40) {
+        checkers::check_workers(&input);
+    }
+}
+
+#[test]
+fn pipeline_seed_corpus() {
+    for input in seeds("pipeline") {
+        checkers::check_pipeline(&input);
+    }
+}
+
+#[test]
+fn pipeline_generated() {
+    for input in inputs(0x9B05_688C_2B3E_6C1F, 300, 60) {
+        checkers::check_pipeline(&input);
+    }
+}

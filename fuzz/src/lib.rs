@@ -8,9 +8,11 @@
 
 mod prims;
 mod promise;
+mod workers;
 
 pub use prims::{check_context, check_counts, check_pool, check_pubsub, check_semaphore};
 pub use promise::check_promise;
+pub use workers::{check_pipeline, check_workers};
 
 use std::cell::Cell;
 use std::collections::VecDeque;

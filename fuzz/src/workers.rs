@@ -1,0 +1,264 @@
+//! The worker pool and pipeline checkers.
+//!
+//! `check_workers` drives a one-worker pool whose worker is held by a gate, so the queue's
+//! fill is exact: try_submit, submit and execute against a capacity model, releases of the
+//! gate (everything queued runs), shutdown (everything queued runs, later submits are
+//! rejected with the job back) and abort (everything queued is dropped, its promises
+//! abandoned), checking counters and every promise's outcome.
+//!
+//! `check_pipeline` builds a pipeline of random stages over a random input and compares its
+//! output with the same computation done sequentially (as a multiset once a stage may
+//! reorder).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use lockgate::barrier::Latch;
+use lockgate::future::{Promise, PromiseError};
+use lockgate::pipeline::{Pipeline, PipelineError};
+use lockgate::workers::{Rejected, WorkerPool};
+
+struct Gate {
+    latch: Arc<Latch>,
+    blocker: Promise<()>,
+}
+
+/// Occupies the pool's single worker until the gate opens; returns once the worker runs it
+/// (the blocker says so itself: the pool's counters move a moment after a job is taken).
+fn close_gate(pool: &WorkerPool) -> Gate {
+    let latch = Arc::new(Latch::new(1));
+    let started = Arc::new(AtomicUsize::new(0));
+    let (l, s) = (latch.clone(), started.clone());
+    let blocker = pool
+        .submit(move || {
+            s.store(1, Ordering::SeqCst);
+            l.wait();
+        })
+        .ok()
+        .expect("pool open");
+    while started.load(Ordering::SeqCst) == 0 {
+        std::thread::yield_now();
+    }
+    Gate { latch, blocker }
+}
+
+/// Runs the byte-driven pool sequence and compares every observation with the model.
+pub fn check_workers(data: &[u8]) {
+    let Some((&cap, ops)) = data.split_first() else {
+        return;
+    };
+    let cap = usize::from(cap % 4) + 1;
+    let pool = WorkerPool::builder().workers(1).queue_capacity(cap).build();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let mut gate = Some(close_gate(&pool));
+    // The model: jobs queued behind the held worker (and how many are `execute` jobs),
+    // jobs completed, `execute` jobs run, shut down or not.
+    let mut queued = 0usize;
+    let mut queued_exec = 0usize;
+    let mut completed = 0u64;
+    let mut expect_ran = 0usize;
+    let mut shut = false;
+    // Accepted `submit`s not yet settled, with their value; settled ones with their outcome
+    // (`None`: abandoned by an abort).
+    let mut pending: Vec<(Promise<u8>, u8)> = Vec::new();
+    let mut settled: Vec<(Promise<u8>, Option<u8>)> = Vec::new();
+
+    for pair in ops.chunks(2) {
+        let (op, arg) = (pair[0], pair.get(1).copied().unwrap_or(0));
+        match op % 6 {
+            0 => match pool.try_submit(move || arg) {
+                Ok(p) => {
+                    assert!(!shut && queued < cap, "accepted past the model");
+                    queued += 1;
+                    pending.push((p, arg));
+                }
+                Err(Rejected::Full(f)) => {
+                    assert!(!shut && queued == cap, "full, the model says not");
+                    assert_eq!(f(), arg);
+                }
+                Err(Rejected::Shutdown(f)) => {
+                    assert!(shut, "rejected before shutdown");
+                    assert_eq!(f(), arg);
+                }
+            },
+            // Blocking forms only where they cannot block: room, or shut down.
+            1 if shut || queued < cap => match pool.submit(move || arg) {
+                Ok(p) => {
+                    assert!(!shut, "accepted after shutdown");
+                    queued += 1;
+                    pending.push((p, arg));
+                }
+                Err(e) => {
+                    assert!(shut, "rejected before shutdown");
+                    assert_eq!(e.into_inner()(), arg);
+                }
+            },
+            2 if shut || queued < cap => {
+                let r = ran.clone();
+                let accepted = pool
+                    .execute(move || {
+                        r.fetch_add(1, Ordering::SeqCst);
+                    })
+                    .is_ok();
+                assert_eq!(accepted, !shut, "execute accepted {accepted}, shut {shut}");
+                if accepted {
+                    queued += 1;
+                    queued_exec += 1;
+                }
+            }
+            3 | 4 if !shut => {
+                // 3: open the gate, let everything queued run, close it again.
+                // 4: open the gate and shut down: the queue drains, the worker exits.
+                let g = gate.take().expect("the gate is closed while the pool runs");
+                g.latch.count_down();
+                if op % 6 == 4 {
+                    pool.shutdown();
+                    shut = true;
+                }
+                g.blocker.get().expect("blocker");
+                completed += 1 + queued as u64;
+                // Everything queued has finished once the counter says so.
+                while pool.completed() < completed {
+                    std::thread::yield_now();
+                }
+                expect_ran += queued_exec;
+                settled.extend(pending.drain(..).map(|(p, v)| (p, Some(v))));
+                (queued, queued_exec) = (0, 0);
+                if !shut {
+                    gate = Some(close_gate(&pool));
+                }
+            }
+            5 if !shut => {
+                // Abort while the worker is held: every queued job is dropped. The gate opens
+                // only once abort has emptied the queue, so the worker takes none of them.
+                let g = gate.take().expect("the gate is closed while the pool runs");
+                let latch = g.latch.clone();
+                std::thread::scope(|s| {
+                    s.spawn(|| {
+                        while !(pool.is_shutdown() && pool.queued() == 0) {
+                            std::thread::yield_now();
+                        }
+                        latch.count_down();
+                    });
+                    pool.abort();
+                });
+                g.blocker.get().expect("blocker");
+                shut = true;
+                completed += 1;
+                settled.extend(pending.drain(..).map(|(p, _)| (p, None)));
+                (queued, queued_exec) = (0, 0);
+            }
+            _ => {}
+        }
+        assert_eq!(pool.queued(), queued, "queued");
+        assert_eq!(pool.completed(), completed, "completed");
+    }
+    if let Some(g) = gate.take() {
+        g.latch.count_down();
+        g.blocker.get().expect("blocker");
+        completed += 1 + queued as u64;
+        expect_ran += queued_exec;
+        settled.extend(pending.drain(..).map(|(p, v)| (p, Some(v))));
+    }
+    pool.shutdown();
+    assert_eq!(pool.completed(), completed, "completed at the end");
+    for (p, want) in settled {
+        match (p.get(), want) {
+            (Ok(x), Some(v)) => assert_eq!(x, v),
+            (Err(PromiseError::Abandoned), None) => {}
+            (got, want) => panic!("got {got:?}, model {want:?}"),
+        }
+    }
+    assert_eq!(ran.load(Ordering::SeqCst), expect_ran, "execute jobs run");
+}
+
+#[derive(Debug)]
+struct Bad;
+impl std::fmt::Display for Bad {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("bad")
+    }
+}
+impl std::error::Error for Bad {}
+
+/// Builds a pipeline of byte-chosen stages and compares it with the sequential computation.
+pub fn check_pipeline(data: &[u8]) {
+    let Some((&n_stages, rest)) = data.split_first() else {
+        return;
+    };
+    let n_stages = usize::from(n_stages % 5);
+    if rest.len() < n_stages * 2 {
+        return;
+    }
+    let (stages, input) = rest.split_at(n_stages * 2);
+    let input: Vec<u32> = input.iter().map(|&b| u32::from(b)).collect();
+    let mut p =
+        Pipeline::from_iter_with(input.clone(), &lockgate::context::Context::background(), 1);
+    let total = input.len();
+    let mut model: Vec<u32> = input;
+    let mut reorders = false;
+    let mut failed = false;
+    for st in stages.chunks(2) {
+        let (kind, a) = (st[0] % 6, u32::from(st[1]));
+        p = match kind {
+            0 => {
+                model = model.iter().map(|v| v.wrapping_add(a)).collect();
+                p.map(move |v| v.wrapping_add(a))
+            }
+            1 => {
+                let m = a % 5 + 1;
+                model.retain(|v| v % m != 0);
+                p.filter(move |v| v % m != 0)
+            }
+            2 => {
+                reorders = true;
+                model = model.iter().map(|v| v.wrapping_mul(3)).collect();
+                p.fan_out(usize::from(st[1] % 3) + 1, |v| v.wrapping_mul(3))
+            }
+            3 => {
+                model = model.iter().map(|v| v ^ a).collect();
+                p.par_map_ordered(usize::from(st[1] % 3) + 1, move |v| v ^ a)
+            }
+            4 if !failed => {
+                // Fails on the first item equal to `a`; the model keeps what came before it.
+                if let Some(i) = model.iter().position(|&v| v == a) {
+                    model.truncate(i);
+                    failed = true;
+                }
+                p.try_map(move |v| if v == a { Err(Bad) } else { Ok(v) })
+            }
+            _ => p.capacity(usize::from(st[1] % 3)),
+        };
+    }
+    let mut got = Vec::new();
+    let mut err = None;
+    loop {
+        match p.recv() {
+            Ok(Some(v)) => got.push(v),
+            Ok(None) => break,
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+    }
+    match (failed, err) {
+        (false, None) => {
+            if reorders {
+                got.sort_unstable();
+                model.sort_unstable();
+            }
+            assert_eq!(got, model);
+        }
+        (true, Some(PipelineError::Failed(_))) => {
+            // Before the failure: exactly the model's prefix when nothing reorders; with a
+            // reordering stage, which items passed first is up to the scheduler.
+            if !reorders {
+                assert_eq!(got, model);
+            } else {
+                assert!(got.len() <= total);
+            }
+        }
+        (f, e) => panic!("model failed: {f}, pipeline error: {e:?}"),
+    }
+}
