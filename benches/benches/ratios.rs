@@ -19,6 +19,9 @@ use lockgate_benches::handoff::{
     local, pingpong, spawn_get, stream, CrossbeamOne, LockgatePromise, LockgateSpawn, OneshotCrate,
     ThreadSpawn,
 };
+use lockgate_benches::jobs::{
+    CrossbeamPipeline, Jobs, LockgatePipeline, LockgatePool, RayonSpawn, Stages, ThreadPoolCrate,
+};
 use lockgate_benches::pool::{
     pool_pairs, pool_shapes, ArrayQueuePool, BoxAlloc, Linear, MutexVec, Obj, Pool,
 };
@@ -287,5 +290,30 @@ fn main() {
             ("std::thread::spawn", Box::new(spawn_get::<ThreadSpawn>)),
         ];
         compare("promise/spawn_get", impls, items / 1000, rounds);
+    }
+    let cores = lockgate_benches::cores().len().max(1);
+    let mut ws = vec![1, 2, cores];
+    ws.dedup();
+    for w in ws {
+        let group = format!("workers/{w}w");
+        if wanted(&group) {
+            let job = |f: fn(usize, u64) -> Duration| -> Op { Box::new(move |n| f(w, n)) };
+            let impls: Vec<(&str, Op)> = vec![
+                ("lockgate WorkerPool", job(LockgatePool::run)),
+                ("threadpool", job(ThreadPoolCrate::run)),
+                ("rayon spawn", job(RayonSpawn::run)),
+            ];
+            compare(&group, impls, items / 10, rounds);
+        }
+    }
+    if wanted("pipeline/3stage") {
+        let impls: Vec<(&str, Op)> = vec![
+            ("lockgate Pipeline", Box::new(LockgatePipeline::run)),
+            (
+                "crossbeam-channel + threads",
+                Box::new(CrossbeamPipeline::run),
+            ),
+        ];
+        compare("pipeline/3stage", impls, items / 2, rounds);
     }
 }

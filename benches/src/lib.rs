@@ -7,6 +7,7 @@
 pub mod broadcast;
 pub mod cancel;
 pub mod handoff;
+pub mod jobs;
 pub mod pool;
 pub mod sync_prims;
 

@@ -25,6 +25,8 @@ use core::cell::Cell;
 use std::time::Duration;
 
 use super::Rejected;
+use crossbeam_utils::CachePadded;
+
 use crate::channel::{Receiver, RecvTimeoutError, Sender};
 use crate::future::{catch, Promise, Resolver};
 use crate::sync::{
@@ -116,6 +118,16 @@ pub(super) fn unwrap_execute<F: 'static>(job: Job) -> F {
     }
 }
 
+/// One worker's counters. Relaxed RMWs: statistics, read as a sum (a snapshot that may be
+/// a moment old), ordering nothing. RMWs rather than plain stores because an elastic
+/// pool's slot can be shared by two workers whose ids differ by `max`.
+#[derive(Default)]
+struct Stats {
+    active: AtomicUsize,
+    completed: AtomicU64,
+    panicked: AtomicU64,
+}
+
 pub(super) struct Inner {
     pub(super) tx: Sender<Job>,
     pub(super) rx: Receiver<Job>,
@@ -127,11 +139,10 @@ pub(super) struct Inner {
     /// touch idle and tick; every pool counts live workers here. AcqRel RMWs throughout:
     /// the read-from chain the retirement argument needs.
     state: AtomicU64,
-    /// Workers running a job now. Relaxed: a statistic.
-    active: AtomicUsize,
-    /// Jobs finished, panicked ones included. Relaxed: statistics.
-    completed: AtomicU64,
-    panicked: AtomicU64,
+    /// Per-worker statistics, one padded slot per worker (worker `k` writes slot
+    /// `k % max`), plus a last one for jobs run on submitting threads; summed when read, so
+    /// workers never share a counter's cache line.
+    stats: Box<[CachePadded<Stats>]>,
     pub(super) min: usize,
     pub(super) max: usize,
     /// `Some` for an elastic pool.
@@ -167,9 +178,9 @@ impl Inner {
             intake: AtomicUsize::new(0),
             gate: WaitList::new(),
             state: AtomicU64::new(0),
-            active: AtomicUsize::new(0),
-            completed: AtomicU64::new(0),
-            panicked: AtomicU64::new(0),
+            stats: (0..=max)
+                .map(|_| CachePadded::new(Stats::default()))
+                .collect(),
             min,
             max,
             keep_alive,
@@ -204,7 +215,7 @@ impl Inner {
     fn spawn_worker(this: &Arc<Self>) {
         let k = this.next_id.fetch_add(1, Ordering::Relaxed);
         let me = this.clone();
-        match spawn_named(format!("{}-{k}", this.name), move || Inner::work(me)) {
+        match spawn_named(format!("{}-{k}", this.name), move || Inner::work(me, k)) {
             Ok(h) => {
                 let mut hs = this.handles.lock().unwrap_or_else(|e| e.into_inner());
                 #[cfg(not(lockgate_loom))]
@@ -215,7 +226,7 @@ impl Inner {
                 let s = this.state.fetch_sub(LIVE_ONE, Ordering::AcqRel) - LIVE_ONE;
                 if live(s) == 0 {
                     while let Ok(job) = this.rx.try_recv() {
-                        this.run(job);
+                        this.run(job, this.max);
                     }
                 }
             }
@@ -271,14 +282,15 @@ impl Inner {
     }
 
     /// Runs a job here (caller-runs, or a worker), keeping the counters.
-    pub(super) fn run(&self, job: Job) {
-        self.active.fetch_add(1, Ordering::Relaxed);
+    pub(super) fn run(&self, job: Job, slot: usize) {
+        let st = &self.stats[slot.min(self.max)];
+        st.active.fetch_add(1, Ordering::Relaxed);
         let panicked = job.run();
-        self.active.fetch_sub(1, Ordering::Relaxed);
+        st.active.fetch_sub(1, Ordering::Relaxed);
         if panicked {
-            self.panicked.fetch_add(1, Ordering::Relaxed);
+            st.panicked.fetch_add(1, Ordering::Relaxed);
         }
-        self.completed.fetch_add(1, Ordering::Relaxed);
+        st.completed.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Sends `job` without waiting; the job back if the queue is full.
@@ -288,13 +300,12 @@ impl Inner {
 
     // --- workers ---
 
-    fn work(this: Arc<Self>) {
+    fn work(this: Arc<Self>, k: usize) {
         let id = Arc::as_ptr(&this) as usize;
         let _ = CURRENT.try_with(|c| c.set(id));
         #[cfg(feature = "affinity")]
         if this.pin {
             if let Some(ids) = core_affinity::get_core_ids() {
-                let k = this.next_id.load(Ordering::Relaxed);
                 if !ids.is_empty() {
                     core_affinity::set_for_current(ids[k % ids.len()]);
                 }
@@ -303,11 +314,11 @@ impl Inner {
         let counted = match this.keep_alive {
             None => {
                 while let Ok(job) = this.rx.recv() {
-                    this.run(job);
+                    this.run(job, k % this.max);
                 }
                 true
             }
-            Some(keep_alive) => this.work_elastic(keep_alive),
+            Some(keep_alive) => this.work_elastic(keep_alive, k % this.max),
         };
         if counted {
             this.state.fetch_sub(LIVE_ONE, Ordering::AcqRel);
@@ -318,14 +329,14 @@ impl Inner {
     }
 
     /// The elastic worker loop; returns whether this worker is still counted live.
-    fn work_elastic(&self, keep_alive: Duration) -> bool {
+    fn work_elastic(&self, keep_alive: Duration, slot: usize) -> bool {
         loop {
             self.state.fetch_add(IDLE_ONE, Ordering::AcqRel);
             let got = self.rx.recv_timeout(keep_alive);
             match got {
                 Ok(job) => {
                     self.state.fetch_sub(IDLE_ONE, Ordering::AcqRel);
-                    self.run(job);
+                    self.run(job, slot);
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     self.state.fetch_sub(IDLE_ONE, Ordering::AcqRel);
@@ -340,7 +351,7 @@ impl Inner {
                     match self.rx.try_recv() {
                         Ok(job) => {
                             let back = self.rejoin();
-                            self.run(job);
+                            self.run(job, slot);
                             if !back {
                                 return false;
                             }
@@ -444,15 +455,24 @@ impl Inner {
     }
 
     pub(super) fn active(&self) -> usize {
-        self.active.load(Ordering::Relaxed)
+        self.stats
+            .iter()
+            .map(|s| s.active.load(Ordering::Relaxed))
+            .sum()
     }
 
     pub(super) fn completed(&self) -> u64 {
-        self.completed.load(Ordering::Relaxed)
+        self.stats
+            .iter()
+            .map(|s| s.completed.load(Ordering::Relaxed))
+            .sum()
     }
 
     pub(super) fn panicked(&self) -> u64 {
-        self.panicked.load(Ordering::Relaxed)
+        self.stats
+            .iter()
+            .map(|s| s.panicked.load(Ordering::Relaxed))
+            .sum()
     }
 
     pub(super) fn is_shutdown(&self) -> bool {
@@ -467,7 +487,7 @@ where
     T: Send + 'static,
 {
     let (r, p) = Promise::pending();
-    inner.run(Box::new(Submit { f, resolver: r }));
+    inner.run(Box::new(Submit { f, resolver: r }), inner.max);
     p
 }
 

@@ -187,7 +187,7 @@ impl WorkerPool {
             Ok(()) => Ok(p),
             Err(Refused::Shutdown(job)) => Err(rejected::<F, T>(job, false)),
             Err(Refused::RunHere(job)) => {
-                self.inner.run(job);
+                self.inner.run(job, self.inner.max);
                 Ok(p)
             }
             Err(Refused::Done(..)) => unreachable!("a wait without a bound ended"),
@@ -234,7 +234,7 @@ impl WorkerPool {
                 Err(SubmitCtxError::Shutdown(inner::unwrap_submit::<F, T>(job)))
             }
             Err(Refused::RunHere(job)) => {
-                self.inner.run(job);
+                self.inner.run(job, self.inner.max);
                 Ok(p)
             }
             Err(Refused::Done(job)) => Err(SubmitCtxError::Done(
@@ -254,7 +254,7 @@ impl WorkerPool {
             Ok(()) => Ok(()),
             Err(Refused::Shutdown(job)) => Err(Rejected::Shutdown(unwrap_execute::<F>(job))),
             Err(Refused::RunHere(job)) => {
-                self.inner.run(job);
+                self.inner.run(job, self.inner.max);
                 Ok(())
             }
             Err(Refused::Done(..)) => unreachable!("a wait without a bound ended"),
