@@ -34,8 +34,7 @@ fn close_gate(pool: &WorkerPool) -> Gate {
             s.store(1, Ordering::SeqCst);
             l.wait();
         })
-        .ok()
-        .expect("pool open");
+        .unwrap_or_else(|_| panic!("the pool is open"));
     while started.load(Ordering::SeqCst) == 0 {
         std::thread::yield_now();
     }
