@@ -7,19 +7,23 @@
 //! pools ("Пул объектов": buffers, and connections cleaned up on return); and pub-sub
 //! ("Издатель-Подписчик": weather and sports topics, an unsubscribe, close); and the three
 //! context examples ("Контекст": cancel, timeout with the deadline report, values); and the
-//! futures ("Будущее": a timeout, WhenAll, Chain). The pipeline with cancellation is the
-//! seed's, on a Context and `send_ctx`. The worker pools join with their issue. Sleeps are
-//! shortened from the seed's seconds to milliseconds.
+//! futures ("Будущее": a timeout, WhenAll, Chain); and both worker pools ("Воркер-пул": the
+//! basic pool and the dynamic one). The pipeline with cancellation is the seed's, on a Context
+//! and `send_ctx`. Sleeps are shortened from the seed's seconds to milliseconds; each section
+//! prints its time.
 //!
-//! Run with `cargo run --release --example tour`.
+//! Run with `cargo run --release --example tour`; `cargo run --release --example tour --
+//! <section>` runs one (an unknown name lists them).
 
 use lockgate::barrier::{CyclicBarrier, Latch, WaitGroup};
 use lockgate::channel::{bounded, Receiver};
 use lockgate::context::{Context, Key};
 use lockgate::future::{when_all, GetTimeoutError};
+use lockgate::pipeline::Pipeline;
 use lockgate::pool::ObjectPool;
 use lockgate::pubsub::PubSub;
 use lockgate::semaphore::Semaphore;
+use lockgate::workers::WorkerPool;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -59,7 +63,6 @@ fn stage(
 }
 
 fn pipeline() {
-    println!("== Pipeline: generator -> square -> filter(even)");
     let (nums, g) = generator((1..=10).collect());
     let (squares, s) = stage(nums, |n| Some(n * n));
     let (even, f) = stage(squares, |n| (n % 2 == 0).then_some(n));
@@ -69,6 +72,13 @@ fn pipeline() {
     for h in [g, s, f] {
         h.join().unwrap();
     }
+    // The same three stages with lockgate::pipeline (unbuffered channels, as in Go).
+    let even = Pipeline::from_iter_with(1..=10i64, &Context::background(), 0)
+        .map(|n| n * n)
+        .filter(|n| n % 2 == 0)
+        .collect()
+        .expect("no stage fails");
+    println!("With lockgate::pipeline: {even:?}");
 }
 
 /// The seed's `generatorWithCancel` / `squareWithCancel`: every send is Go's
@@ -91,7 +101,6 @@ fn stage_with_cancel(
 }
 
 fn pipeline_with_cancel() {
-    println!("== Pipeline with cancellation after two values");
     let (ctx, cancel) = Context::background().with_cancel();
     let (nums, g) = stage_with_cancel(&ctx, 1..=5, |n| n);
     let (squares, s) = stage_with_cancel(&ctx, nums, |n| n * n);
@@ -138,7 +147,6 @@ fn fan_in(channels: Vec<Receiver<i64>>) -> Receiver<i64> {
 }
 
 fn fan_out_fan_in() {
-    println!("== Fan-out to 10 workers, fan-in of their results");
     let (tx, input) = bounded(100);
     let producer = thread::spawn(move || {
         for i in 0..100 {
@@ -171,7 +179,6 @@ fn fan_out_fan_in() {
 /// The seed's semaphore: ten workers, at most three at work at once. A `WaitGroup` plays
 /// Go's `wg`; the permit is released when it drops (Go's `defer sem.Release()`).
 fn semaphore() {
-    println!("== Semaphore: 10 workers, limit 3");
     let sem = Arc::new(Semaphore::new(3));
     let (inside, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let wg = WaitGroup::new();
@@ -197,7 +204,6 @@ fn semaphore() {
 
 /// The seed's `AcquireWithTimeout`, the `select` between the semaphore and `time.After`.
 fn semaphore_with_timeout() {
-    println!("== Semaphore with timeout");
     let sem = Semaphore::new(1);
     let held = sem.acquire().unwrap(); // someone is busy
     match sem.acquire_timeout(Duration::from_millis(50)) {
@@ -214,7 +220,6 @@ fn semaphore_with_timeout() {
 /// The seed's barrier on a WaitGroup: every worker finishes phase 1 before any starts phase 2.
 /// A latch is exactly that barrier (count down, then wait for zero).
 fn barrier() {
-    println!("== Barrier: 5 workers, phase 2 starts after every phase 1");
     let latch = Latch::new(5);
     let log = Mutex::new(Vec::new());
     thread::scope(|s| {
@@ -240,7 +245,6 @@ fn barrier() {
 /// The seed's cyclic barrier: three workers, three phases, and a trigger run by the last to
 /// arrive before anyone moves on.
 fn cyclic_barrier() {
-    println!("== Cyclic barrier: 3 workers, 3 phases, a trigger per phase");
     let barrier = CyclicBarrier::with_action(3, || println!("All workers reached the barrier!"));
     thread::scope(|s| {
         for id in 0..3u64 {
@@ -265,7 +269,6 @@ fn cyclic_barrier() {
 
 /// The seed's buffer pool: the second `get` reuses the first buffer, so the factory runs once.
 fn buffer_pool() {
-    println!("== Object pool: buffers");
     let pool = ObjectPool::new(
         || {
             println!("Creating new buffer");
@@ -287,7 +290,6 @@ fn buffer_pool() {
 /// The seed's connection pool with cleanup: the reset runs on return, so the reused
 /// connection is no longer in use.
 fn connection_pool() {
-    println!("== Object pool with cleanup: connections");
     struct FakeDbConn {
         id: u32,
         in_use: bool,
@@ -319,7 +321,6 @@ fn connection_pool() {
 /// subscriber channels hold one message and skip when full; these hold four, so no message
 /// is skipped here, and a skipped one would be counted.)
 fn pub_sub() {
-    println!("== Pub-sub: weather and sports");
     let ps: PubSub<String, String> = PubSub::new(4);
     let sub1 = ps.subscribe("weather").unwrap();
     let sub2 = ps.subscribe("weather").unwrap();
@@ -376,7 +377,6 @@ fn worker(ctx: &Context) {
 }
 
 fn context_cancel() {
-    println!("== Context: cancel");
     let (ctx, cancel) = Context::background().with_cancel();
     thread::scope(|s| {
         s.spawn(|| worker(&ctx));
@@ -387,7 +387,6 @@ fn context_cancel() {
 }
 
 fn context_timeout() {
-    println!("== Context: timeout");
     let ctx = Context::background().with_timeout(Duration::from_millis(120));
     thread::scope(|s| {
         s.spawn(|| worker(&ctx));
@@ -421,7 +420,6 @@ fn process_user_data(ctx: &Context) {
 }
 
 fn context_values() {
-    println!("== Context: values");
     let ctx = Context::background()
         .with_value::<UserId>("user123".into())
         .with_value::<AuthToken>("token456".into());
@@ -431,7 +429,6 @@ fn context_values() {
 /// The seed's Future with a timeout: a long operation, a non-blocking look, a wait that times
 /// out (and hands the promise back), then the blocking wait.
 fn future_timeout() {
-    println!("== Future: timeout");
     let future = lockgate::spawn(|| {
         thread::sleep(Duration::from_millis(200)); // the seed's 2 s
         "Operation completed"
@@ -457,7 +454,6 @@ fn future_timeout() {
 /// The seed's WhenAll and Chain over the same f1 (hence `shared`). Neither blocks a pool
 /// thread: both are continuations.
 fn future_compose() {
-    println!("== Future: WhenAll and Chain");
     let f1 = lockgate::spawn(|| {
         thread::sleep(Duration::from_millis(100));
         10
@@ -484,20 +480,145 @@ fn future_compose() {
     }
 }
 
+/// The seed's basic worker pool: 5 workers, 20 jobs, each doubled after 100 ms of "work"
+/// (10 ms here). `submit` returns a promise per job, so results come back by job.
+fn worker_pool() {
+    let pool = WorkerPool::builder().workers(5).name("worker").build();
+    let results: Vec<_> = (0..20)
+        .map(|id| {
+            pool.submit(move || {
+                thread::sleep(Duration::from_millis(10));
+                let me = thread::current();
+                let worker = me
+                    .name()
+                    .and_then(|n| n.strip_prefix("worker-"))
+                    .unwrap_or("?");
+                println!("Worker {worker} processed job {id}");
+                id * 2
+            })
+            .expect("the pool is running")
+        })
+        .collect();
+    for (id, result) in results.into_iter().enumerate() {
+        println!(
+            "Result: Job {id} = {}",
+            result.get().expect("no job panics")
+        );
+    }
+    pool.shutdown();
+}
+
+/// The seed's dynamic pool: at least `max / 4` workers, up to `max` under load, back down
+/// when idle. lockgate grows on submit and shrinks on a worker's own idle timeout, so no
+/// monitor thread ticks, and shutdown never closes a channel a submit is still using.
+fn dynamic_worker_pool() {
+    let max = 8;
+    let pool = WorkerPool::builder()
+        .min(max / 4)
+        .max(max)
+        .keep_alive(Duration::from_millis(50))
+        .name("dynamic")
+        .build();
+    println!("Workers at start: {}", pool.workers());
+    let results: Vec<_> = (0..40)
+        .map(|id| {
+            pool.submit(move || {
+                thread::sleep(Duration::from_millis(10));
+                id * 2
+            })
+            .expect("the pool is running")
+        })
+        .collect();
+    println!("Workers under load: {} (max {max})", pool.workers());
+    let sum: i32 = results
+        .into_iter()
+        .map(|r| r.get().expect("no job panics"))
+        .sum();
+    println!("All 40 results in, sum {sum}");
+    let start = std::time::Instant::now();
+    while pool.workers() > max / 4 && start.elapsed() < Duration::from_secs(2) {
+        thread::sleep(Duration::from_millis(10));
+    }
+    println!("Workers after idling: {}", pool.workers());
+    pool.shutdown();
+    println!(
+        "Stopped: {} workers, {} jobs completed",
+        pool.workers(),
+        pool.completed()
+    );
+}
+
+/// The tour's sections, in the seed's order: (name for `-- <section>`, title, body).
+const SECTIONS: &[(&str, &str, fn())] = &[
+    (
+        "pipeline",
+        "Pipeline: generator -> square -> filter(even)",
+        pipeline,
+    ),
+    (
+        "pipeline-cancel",
+        "Pipeline with cancellation",
+        pipeline_with_cancel,
+    ),
+    ("fan-out-fan-in", "Fan-out, fan-in", fan_out_fan_in),
+    ("semaphore", "Semaphore: 10 workers, limit 3", semaphore),
+    (
+        "semaphore-timeout",
+        "Semaphore with timeout",
+        semaphore_with_timeout,
+    ),
+    (
+        "worker-pool",
+        "Worker pool: 5 workers, 20 jobs",
+        worker_pool,
+    ),
+    (
+        "dynamic-worker-pool",
+        "Dynamic worker pool",
+        dynamic_worker_pool,
+    ),
+    ("pub-sub", "Pub-sub", pub_sub),
+    ("barrier", "Barrier", barrier),
+    ("cyclic-barrier", "Cyclic barrier", cyclic_barrier),
+    ("future", "Future with timeout", future_timeout),
+    (
+        "future-composition",
+        "Future composition: WhenAll, Chain",
+        future_compose,
+    ),
+    ("context-cancel", "Context: cancel", context_cancel),
+    ("context-timeout", "Context: timeout", context_timeout),
+    ("context-values", "Context: values", context_values),
+    ("object-pool", "Object pool", buffer_pool),
+    (
+        "pool-with-cleanup",
+        "Object pool with cleanup",
+        connection_pool,
+    ),
+];
+
 fn main() {
-    pipeline();
-    pipeline_with_cancel();
-    fan_out_fan_in();
-    semaphore();
-    semaphore_with_timeout();
-    barrier();
-    cyclic_barrier();
-    buffer_pool();
-    connection_pool();
-    pub_sub();
-    context_cancel();
-    context_timeout();
-    context_values();
-    future_timeout();
-    future_compose();
+    let only = std::env::args().nth(1);
+    if let Some(name) = &only {
+        if !SECTIONS.iter().any(|(n, _, _)| n == name) {
+            let names: Vec<_> = SECTIONS.iter().map(|(n, _, _)| *n).collect();
+            eprintln!("no section `{name}`; sections: {}", names.join(", "));
+            std::process::exit(2);
+        }
+    }
+    println!("lockgate tour of the seed tutorial (its sleeps scaled from seconds to tens of milliseconds)");
+    let total = std::time::Instant::now();
+    let n = SECTIONS.len();
+    for (i, (name, title, run)) in SECTIONS.iter().enumerate() {
+        if only.as_deref().is_some_and(|o| o != *name) {
+            continue;
+        }
+        println!();
+        println!("== [{}/{n}] {title} ({name})", i + 1);
+        let t = std::time::Instant::now();
+        run();
+        println!("-- {name}: {:.0?}", t.elapsed());
+    }
+    println!();
+    println!("tour done in {:.2?}", total.elapsed());
 }
