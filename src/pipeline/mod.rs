@@ -48,7 +48,9 @@ pub use error::PipelineError;
 /// [`Pipeline::capacity`].
 pub const DEFAULT_CAPACITY: usize = 64;
 
-type Msg<T> = Result<T, PipelineError>;
+/// What flows between stages. The error is boxed: it is rare, and a small item keeps the
+/// channels' slots small.
+type Msg<T> = Result<T, Box<PipelineError>>;
 
 /// The consumer end of a chain of stages. See the [module docs](self).
 pub struct Pipeline<T> {
@@ -123,7 +125,7 @@ impl<T: Send + 'static> Pipeline<T> {
                     }
                     Ok(None) => return,
                     Err(p) => {
-                        let _ = send(&tx, Err(PipelineError::from_promise(p)), &c);
+                        let _ = send(&tx, Err(Box::new(PipelineError::from_promise(p))), &c);
                         return;
                     }
                 }
@@ -250,7 +252,7 @@ impl<T: Send + 'static> Pipeline<T> {
             Ok(Ok(v)) => Ok(Some(v)),
             Ok(Err(e)) => {
                 self.ended = true;
-                Err(e)
+                Err(*e)
             }
             Err(RecvCtxError::Disconnected) => {
                 self.ended = true;
@@ -311,11 +313,11 @@ fn run_stage<T, U>(
                 }
             }
             Ok(Some(Err(e))) => {
-                let _ = send(tx, Err(e), ctx);
+                let _ = send(tx, Err(Box::new(e)), ctx);
                 return;
             }
             Err(p) => {
-                let _ = send(tx, Err(PipelineError::from_promise(p)), ctx);
+                let _ = send(tx, Err(Box::new(PipelineError::from_promise(p))), ctx);
                 return;
             }
         }

@@ -66,7 +66,7 @@ where
         let (work_rx, done_tx, f, ctx) = (work_rx.clone(), done_tx.clone(), f.clone(), ctx.clone());
         threads.push(stage_thread(move || {
             while let Ok((i, v)) = work_rx.recv_ctx(&ctx) {
-                let out = catch(|| f(v)).map_err(PipelineError::from_promise);
+                let out = catch(|| f(v)).map_err(|p| Box::new(PipelineError::from_promise(p)));
                 if done_tx.send_ctx((i, out), &ctx).is_err() {
                     return;
                 }
