@@ -67,9 +67,8 @@ fn dropping_the_consumer_stops_every_stage() {
     assert!(p.recv().unwrap().is_some());
     assert!(thread_count() > before);
     drop(p); // an endless generator: only the drop can stop it
-    assert_eq!(
-        settle_to(before),
-        before,
+    assert!(
+        settle_to(before) <= before,
         "a stage thread outlived the pipeline"
     );
 }
@@ -98,7 +97,7 @@ fn context_cancel_stops_the_pipeline_and_says_so() {
     ));
     assert_eq!(p.recv().unwrap(), None);
     drop(p);
-    assert_eq!(settle_to(before), before);
+    assert!(settle_to(before) <= before);
 }
 
 static COUNT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -224,5 +223,34 @@ fn stress_cancel_mid_stream_leaves_no_thread() {
         }
         drop(p);
     }
-    assert_eq!(settle_to(before), before, "stage threads leaked");
+    assert!(settle_to(before) <= before, "stage threads leaked");
+}
+
+/// Review finding: a panic in the generator's `into_iter`, and an upstream error passing
+/// through an ordered and a multi-worker stage, all reach the consumer.
+#[test]
+fn errors_cross_every_kind_of_stage() {
+    let _w = Watchdog::new("errors_cross_every_kind_of_stage", 60);
+    let _g = serial();
+    struct Exploding;
+    impl IntoIterator for Exploding {
+        type Item = u32;
+        type IntoIter = std::vec::IntoIter<u32>;
+        fn into_iter(self) -> Self::IntoIter {
+            panic!("into_iter exploded")
+        }
+    }
+    let r = Pipeline::from_iter(Exploding).map(|n| n + 1).collect();
+    assert!(matches!(r, Err(PipelineError::Panicked(m)) if m == "into_iter exploded"));
+    let r = Pipeline::from_iter(0..100u32)
+        .try_map(|n| if n == 50 { Err(Bad(n)) } else { Ok(n) })
+        .par_map_ordered(3, |n| n)
+        .fan_out(3, |n| n)
+        .collect();
+    assert!(matches!(r, Err(PipelineError::Failed(_))));
+    let mut sum = 0;
+    Pipeline::from_iter(1..=4u32)
+        .for_each(|n| sum += n)
+        .unwrap();
+    assert_eq!(sum, 10);
 }

@@ -89,8 +89,8 @@ fn submit_ctx_gives_up_and_hands_back() {
         thread::yield_now();
     }
     let queued = pool.submit(|| 1).unwrap(); // fills the queue
-    let ctx = Context::background().with_timeout(Duration::from_millis(20));
     let start = Instant::now();
+    let ctx = Context::background().with_timeout(Duration::from_millis(20));
     match pool.submit_ctx(|| 2, &ctx) {
         Err(SubmitCtxError::Done(f, ContextError::DeadlineExceeded)) => assert_eq!(f(), 2),
         other => panic!("{other:?}"),
@@ -204,12 +204,17 @@ fn abort_drops_queued_jobs_and_abandons_their_promises() {
         thread::yield_now();
     }
     let queued: Vec<_> = (0..10).map(|i| pool.submit(move || i).unwrap()).collect();
-    let opener = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(20));
-        gate.wait();
+    // Let the running job go only once abort has emptied the queue, so the worker takes
+    // none of the queued jobs.
+    thread::scope(|s| {
+        s.spawn(|| {
+            while !(pool.is_shutdown() && pool.queued() == 0) {
+                thread::yield_now();
+            }
+            gate.wait();
+        });
+        pool.abort();
     });
-    pool.abort();
-    opener.join().unwrap();
     assert!(running.get().is_ok(), "the running job finishes");
     for p in queued {
         assert_eq!(p.get(), Err(PromiseError::Abandoned));
@@ -306,6 +311,11 @@ fn dropping_the_pool_leaves_no_thread() {
             thread::sleep(Duration::from_millis(1));
         }
     }
+    // A joined thread leaves /proc/self/task a moment after join returns.
+    let start = Instant::now();
+    while threads_named("wp-dropme") > before && start.elapsed() < Duration::from_secs(5) {
+        thread::sleep(Duration::from_millis(1));
+    }
     assert_eq!(
         threads_named("wp-dropme"),
         before,
@@ -379,4 +389,150 @@ fn bad_configuration_is_a_clear_panic() {
         .queue_capacity(0)
         .build())
     .is_err());
+}
+
+/// Review finding: shutdown called from inside a job, alone, twice at once, and with an
+/// outside submitter blocked on the full queue, returns, and every accepted job runs.
+#[test]
+fn shutdown_from_inside_jobs() {
+    let _w = Watchdog::new("shutdown_from_inside_jobs", 60);
+    // Alone, with a submitter blocked on a full queue of one: the only worker runs queued
+    // jobs while it waits, so the submitter gets in (or is rejected with its job).
+    let pool = Arc::new(WorkerPool::builder().workers(1).queue_capacity(1).build());
+    let ran = Arc::new(AtomicUsize::new(0));
+    let started = Arc::new(Barrier::new(2));
+    let (p2, st) = (pool.clone(), started.clone());
+    let stopper = pool
+        .submit(move || {
+            st.wait();
+            thread::sleep(Duration::from_millis(20)); // let the outside submitter block
+            p2.shutdown();
+        })
+        .unwrap();
+    started.wait();
+    let r = ran.clone();
+    pool.execute(move || {
+        r.fetch_add(1, Ordering::SeqCst);
+    })
+    .unwrap(); // fills the queue
+    let r = ran.clone();
+    let blocked = pool.execute(move || {
+        r.fetch_add(1, Ordering::SeqCst);
+    });
+    stopper.get().unwrap();
+    pool.shutdown();
+    let expect = 1 + usize::from(blocked.is_ok());
+    assert_eq!(ran.load(Ordering::SeqCst), expect);
+
+    // Two jobs shutting their pool down at once.
+    let pool = Arc::new(WorkerPool::builder().workers(2).build());
+    let both = Arc::new(Barrier::new(2));
+    let ps: Vec<_> = (0..2)
+        .map(|_| {
+            let (pool2, both) = (pool.clone(), both.clone());
+            pool.submit(move || {
+                both.wait();
+                pool2.shutdown();
+            })
+            .unwrap()
+        })
+        .collect();
+    for p in ps {
+        p.get().unwrap();
+    }
+    pool.shutdown();
+    assert_eq!(pool.workers(), 0);
+}
+
+/// Review finding: a burst of jobs that need each other (a barrier of `max` parties)
+/// against an elastic pool whose one worker is already parked: the pool must grow to `max`.
+#[test]
+fn elastic_burst_of_interdependent_jobs() {
+    let _w = Watchdog::new("elastic_burst_of_interdependent_jobs", 60);
+    for _ in 0..20 {
+        let pool = WorkerPool::builder()
+            .min(1)
+            .max(4)
+            .keep_alive(Duration::from_secs(60))
+            .build();
+        thread::sleep(Duration::from_millis(2)); // the first worker parks
+        let gate = Arc::new(Barrier::new(4));
+        let ps: Vec<_> = (0..4)
+            .map(|_| {
+                let g = gate.clone();
+                pool.submit(move || {
+                    g.wait();
+                })
+                .unwrap()
+            })
+            .collect();
+        for p in ps {
+            p.get().unwrap();
+        }
+        assert!(pool.workers() <= 4, "grew past max");
+    }
+}
+
+#[test]
+fn max_alone_builds_an_elastic_pool() {
+    let pool = WorkerPool::builder().max(2).build();
+    assert_eq!(pool.workers(), 0);
+    assert_eq!(pool.submit(|| 5).unwrap().get(), Ok(5));
+}
+
+/// Review finding: a panic that escapes the user's closure (a result's `Drop` when nobody
+/// holds the promise) leaves the worker alive and the pool able to shut down.
+#[test]
+fn a_panicking_drop_does_not_kill_the_worker() {
+    let _w = Watchdog::new("a_panicking_drop_does_not_kill_the_worker", 60);
+    struct Grenade;
+    impl Drop for Grenade {
+        fn drop(&mut self) {
+            if !thread::panicking() {
+                panic!("dropped a grenade");
+            }
+        }
+    }
+    let pool = WorkerPool::builder().workers(1).build();
+    drop(pool.submit(|| Grenade).unwrap()); // the result drops on the worker
+    assert_eq!(pool.submit(|| 7).unwrap().get(), Ok(7));
+    pool.shutdown();
+    assert_eq!(pool.workers(), 0);
+}
+
+/// `submit` (the promise form) racing shutdown: accepted promises all resolve with their
+/// value, rejected jobs come back.
+#[test]
+fn submit_racing_shutdown() {
+    let _w = Watchdog::new("submit_racing_shutdown", 60);
+    for round in 0..20u64 {
+        let pool = Arc::new(WorkerPool::builder().workers(2).queue_capacity(4).build());
+        let hs: Vec<_> = (0..3)
+            .map(|_| {
+                let pool = pool.clone();
+                thread::spawn(move || {
+                    let (mut ok, mut back) = (Vec::new(), 0);
+                    for i in 0..300u64 {
+                        match pool.submit(move || i) {
+                            Ok(p) => ok.push((i, p)),
+                            Err(e) => {
+                                assert_eq!(e.into_inner()(), i);
+                                back += 1;
+                            }
+                        }
+                    }
+                    let resolved = ok
+                        .into_iter()
+                        .map(|(i, p)| assert_eq!(p.get(), Ok(i)))
+                        .count();
+                    resolved + back
+                })
+            })
+            .collect();
+        thread::sleep(Duration::from_micros(100 * round));
+        pool.shutdown();
+        for h in hs {
+            assert_eq!(h.join().unwrap(), 300);
+        }
+    }
 }

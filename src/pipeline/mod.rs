@@ -11,7 +11,9 @@
 //!
 //! Every pipeline runs under its own child of a [`Context`]: cancelling the context, or
 //! dropping the consumer, wakes every stage at once (each waits with `recv_ctx`/`send_ctx`),
-//! every stage thread returns, and dropping the pipeline joins them. An error ends the
+//! every stage thread returns, and dropping the pipeline joins them. (A stage inside user
+//! code that blocks, such as a generator over another channel's blocking iterator, returns
+//! when that code does: the drop waits for it.) An error ends the
 //! pipeline with that error delivered to the consumer: a `try_map` stage's `Err`, or a panic
 //! in any stage ([`PipelineError`]), never a silent drop. Stages run on dedicated threads,
 //! never on a pool's workers, so a stage waiting for input cannot starve a pool.
@@ -115,7 +117,13 @@ impl<T: Send + 'static> Pipeline<T> {
         let (tx, rx) = bounded(capacity);
         let c = ctx.clone();
         let h = stage_thread(move || {
-            let mut it = iter.into_iter();
+            let mut it = match catch(|| iter.into_iter()) {
+                Ok(it) => it,
+                Err(p) => {
+                    let _ = send(&tx, Err(Box::new(PipelineError::from_promise(p))), &c);
+                    return;
+                }
+            };
             loop {
                 match catch(|| it.next()) {
                     Ok(Some(v)) => {

@@ -30,7 +30,7 @@ use crossbeam_utils::CachePadded;
 use crate::channel::{Receiver, RecvTimeoutError, Sender};
 use crate::future::{catch, Promise, Resolver};
 use crate::sync::{
-    spawn_named, thread_local, Arc, AtomicU64, AtomicUsize, JoinHandle, Mutex, Ordering,
+    spawn_named, thread_local, Arc, AtomicBool, AtomicU64, AtomicUsize, JoinHandle, Mutex, Ordering,
 };
 use crate::wait::{self, Until, WaitList, WaitPolicy, NOTIFIED};
 
@@ -151,6 +151,10 @@ pub(super) struct Inner {
     #[cfg(feature = "affinity")]
     pub(super) pin: bool,
     next_id: AtomicUsize,
+    /// Set once the queue is closed (by `stop` or by the last submit to leave after `SHUT`).
+    closed: AtomicBool,
+    /// Joins running on this pool's own workers: `join` does not wait for those threads.
+    joining_workers: AtomicUsize,
     /// Threads started and not yet joined.
     handles: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -188,6 +192,8 @@ impl Inner {
             #[cfg(feature = "affinity")]
             pin,
             next_id: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            joining_workers: AtomicUsize::new(0),
             handles: Mutex::new(Vec::new()),
         })
     }
@@ -203,16 +209,22 @@ impl Inner {
     }
 
     /// Starts `n` workers, counted live first.
+    ///
+    /// # Panics
+    /// If a thread cannot be started (as `std::thread::spawn`): a pool built without its
+    /// workers would accept jobs it can never run.
     pub(super) fn start(this: &Arc<Self>, n: usize) {
         for _ in 0..n {
             this.state.fetch_add(LIVE_ONE, Ordering::AcqRel);
-            Inner::spawn_worker(this);
+            if !Inner::spawn_worker(this) {
+                panic!("WorkerPool: failed to start a worker thread");
+            }
         }
     }
 
-    /// Starts one worker already counted in `state`. If the thread cannot be started, the
-    /// count is taken back; if that leaves no worker at all, the queue is run here.
-    fn spawn_worker(this: &Arc<Self>) {
+    /// Starts one worker already counted in `state`; false (and the count taken back) if
+    /// the thread cannot be started. An elastic pool then grows on a later submit.
+    fn spawn_worker(this: &Arc<Self>) -> bool {
         let k = this.next_id.fetch_add(1, Ordering::Relaxed);
         let me = this.clone();
         match spawn_named(format!("{}-{k}", this.name), move || Inner::work(me, k)) {
@@ -221,14 +233,13 @@ impl Inner {
                 #[cfg(not(lockgate_loom))]
                 hs.retain(|h| !h.is_finished());
                 hs.push(h);
+                true
             }
             Err(_) => {
-                let s = this.state.fetch_sub(LIVE_ONE, Ordering::AcqRel) - LIVE_ONE;
-                if live(s) == 0 {
-                    while let Ok(job) = this.rx.try_recv() {
-                        this.run(job, this.max);
-                    }
-                }
+                this.state.fetch_sub(LIVE_ONE, Ordering::AcqRel);
+                crate::sync::full_fence();
+                this.gate.notify_all(NOTIFIED);
+                false
             }
         }
     }
@@ -249,7 +260,18 @@ impl Inner {
     pub(super) fn leave(&self) {
         // SeqCst RMW: the condition write shutdown's waiter re-checks.
         if self.intake.fetch_sub(1, Ordering::SeqCst) == SHUT | 1 {
+            // The last submit inside after shutdown began: none is inside and none can
+            // enter, so the queue can close (also when the stopping thread gave up waiting).
+            self.close_queue();
             self.gate.notify_all(NOTIFIED);
+        }
+    }
+
+    /// Closes the queue once. Precondition: no submit is inside the intake gate and none
+    /// can enter (`SHUT` is set): that is `close_sending`'s precondition.
+    fn close_queue(&self) {
+        if !self.closed.swap(true, Ordering::SeqCst) {
+            self.tx.close_sending();
         }
     }
 
@@ -260,7 +282,9 @@ impl Inner {
         }
         let mut s = this.state.load(Ordering::Acquire);
         loop {
-            let grow = idle(s) == 0 && live(s) < this.max;
+            // Grow when no worker is idle, or when more jobs wait than idle workers can take
+            // (a burst against one parked worker must not queue behind it).
+            let grow = live(s) < this.max && (idle(s) == 0 || this.tx.len() > idle(s));
             let new = s
                 .wrapping_add(TICK_ONE)
                 .wrapping_add(if grow { LIVE_ONE } else { 0 });
@@ -272,7 +296,7 @@ impl Inner {
             {
                 Ok(_) => {
                     if grow {
-                        Inner::spawn_worker(this);
+                        let _ = Inner::spawn_worker(this);
                     }
                     return;
                 }
@@ -285,7 +309,10 @@ impl Inner {
     pub(super) fn run(&self, job: Job, slot: usize) {
         let st = &self.stats[slot.min(self.max)];
         st.active.fetch_add(1, Ordering::Relaxed);
-        let panicked = job.run();
+        // The user's closure runs under `catch` inside `job.run`; this also contains what
+        // can unwind around it (a panicking `Drop` of a result or of a continuation).
+        let panicked =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run())).unwrap_or(true);
         st.active.fetch_sub(1, Ordering::Relaxed);
         if panicked {
             st.panicked.fetch_add(1, Ordering::Relaxed);
@@ -328,11 +355,17 @@ impl Inner {
         this.gate.notify_all(NOTIFIED);
     }
 
-    /// The elastic worker loop; returns whether this worker is still counted live.
+    /// The elastic worker loop; returns whether this worker is still counted live. At `min`
+    /// a worker waits without a timeout (no polling when the pool is idle at its floor);
+    /// above it, it waits at most `keep_alive`, then retires.
     fn work_elastic(&self, keep_alive: Duration, slot: usize) -> bool {
         loop {
-            self.state.fetch_add(IDLE_ONE, Ordering::AcqRel);
-            let got = self.rx.recv_timeout(keep_alive);
+            let s = self.state.fetch_add(IDLE_ONE, Ordering::AcqRel);
+            let got = if live(s) <= self.min {
+                self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
+            } else {
+                self.rx.recv_timeout(keep_alive)
+            };
             match got {
                 Ok(job) => {
                     self.state.fetch_sub(IDLE_ONE, Ordering::AcqRel);
@@ -347,14 +380,13 @@ impl Inner {
                         continue; // at `min`: stay (idle taken back by `retire`)
                     }
                     // Retired. A submit that counted us idle sent its job before its CAS,
-                    // which our retiring CAS read: this look finds it.
+                    // which our retiring CAS read: this look finds it. We then count
+                    // ourselves back in (briefly above `max` if the pool grew meanwhile),
+                    // so every thread running jobs is counted and joined.
                     match self.rx.try_recv() {
                         Ok(job) => {
-                            let back = self.rejoin();
+                            self.state.fetch_add(LIVE_ONE, Ordering::AcqRel);
                             self.run(job, slot);
-                            if !back {
-                                return false;
-                            }
                         }
                         Err(_) => return false,
                     }
@@ -381,65 +413,69 @@ impl Inner {
         }
     }
 
-    /// A retired worker that found a job counts itself live again, if there is room.
-    fn rejoin(&self) -> bool {
-        let mut s = self.state.load(Ordering::Acquire);
-        loop {
-            if live(s) >= self.max {
-                return false;
-            }
-            match self.state.compare_exchange_weak(
-                s,
-                s + LIVE_ONE,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return true,
-                Err(x) => s = x,
-            }
-        }
-    }
-
     // --- shutdown ---
 
-    /// Stops intake (waits for submits in flight), then closes the queue. With `abort`,
-    /// queued jobs are dropped (their promises complete as abandoned) instead of run.
-    pub(super) fn stop(&self, abort: bool) {
-        self.intake.fetch_or(SHUT, Ordering::SeqCst);
+    /// Stops intake and closes the queue once no submit is inside the gate (now, or when
+    /// the last one leaves). Waits for that until `until`; with `abort`, drops the queued
+    /// jobs (their promises complete as abandoned) instead of letting workers run them.
+    /// Called on one of the pool's own workers, it runs queued jobs while it waits, so a
+    /// submitter blocked on a full queue gets room even if this was the only worker.
+    pub(super) fn stop(this: &Arc<Self>, abort: bool, until: Until<'_>) {
+        let prev = this.intake.fetch_or(SHUT, Ordering::SeqCst);
+        if prev & !SHUT == 0 {
+            this.close_queue(); // nobody inside
+        }
+        let on_worker = Inner::on_worker(this);
         loop {
             if abort {
-                while let Ok(job) = self.rx.try_recv() {
+                while let Ok(job) = this.rx.try_recv() {
                     drop(job);
                 }
+            } else if on_worker {
+                if let Ok(job) = this.rx.try_recv() {
+                    this.run(job, this.max);
+                    continue;
+                }
             }
-            // A submit in flight may be waiting for room: when aborting, we make room above;
-            // otherwise workers do. Re-check often enough for both.
-            let until = Until::from(wait::deadline_after(Duration::from_millis(1)));
-            let done = wait::wait_blocking(&self.gate, WaitPolicy::Park, until, || {
-                (self.intake.load(Ordering::SeqCst) == SHUT).then_some(())
-            });
-            if done.is_some() {
+            if this.closed.load(Ordering::SeqCst) || until.passed() {
                 break;
             }
+            // Submits in flight may be waiting for room, which workers (or the draining
+            // above) make: re-check every millisecond, or when the last one leaves.
+            let step = wait::deadline_after(Duration::from_millis(1));
+            let d = match (step, until.deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let _ = wait::wait_blocking(&this.gate, WaitPolicy::Park, d, || {
+                this.closed.load(Ordering::SeqCst).then_some(())
+            });
         }
-        if abort {
-            while let Ok(job) = self.rx.try_recv() {
+        if abort && this.closed.load(Ordering::SeqCst) {
+            while let Ok(job) = this.rx.try_recv() {
                 drop(job);
             }
         }
-        // No submit is in flight and none can start: the precondition of `close_sending`.
-        self.tx.close_sending();
     }
 
-    /// Waits until every worker has exited, or `until` passes; then joins the threads that
-    /// have exited. True if none is left. A worker calling this does not wait for itself.
+    /// Waits until every worker has exited, or `until` passes; then joins them. True if none
+    /// is left. Workers that are themselves in `join` (a job that shuts its own pool down)
+    /// are not waited for: they exit once their job returns.
     pub(super) fn join(this: &Arc<Self>, until: Until<'_>) -> bool {
-        let own = usize::from(Inner::on_worker(this));
-        let r = wait::wait_blocking(&this.gate, WaitPolicy::Park, until, || {
-            (live(this.state.load(Ordering::SeqCst)) <= own).then_some(())
-        });
-        let all = r.is_some() || live(this.state.load(Ordering::SeqCst)) <= own;
-        if all && own == 0 {
+        let own = Inner::on_worker(this);
+        if own {
+            this.joining_workers.fetch_add(1, Ordering::SeqCst);
+            this.gate.notify_all(NOTIFIED); // another in-pool joiner may be waiting for us
+        }
+        let done = || {
+            live(this.state.load(Ordering::SeqCst)) <= this.joining_workers.load(Ordering::SeqCst)
+        };
+        let r = wait::wait_blocking(&this.gate, WaitPolicy::Park, until, || done().then_some(()));
+        let all = r.is_some() || done();
+        if own {
+            this.joining_workers.fetch_sub(1, Ordering::SeqCst);
+        }
+        if all && !own {
             let hs = core::mem::take(&mut *this.handles.lock().unwrap_or_else(|e| e.into_inner()));
             for h in hs {
                 let _ = h.join();

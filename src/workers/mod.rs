@@ -57,7 +57,8 @@ pub struct WorkerPool {
 /// Configures a [`WorkerPool`]; from [`WorkerPool::builder`].
 #[derive(Debug, Clone)]
 pub struct Builder {
-    min: usize,
+    /// `None` until set: a fixed pool's `max`, an elastic pool's 0.
+    min: Option<usize>,
     max: usize,
     keep_alive: Option<Duration>,
     queue: Option<usize>,
@@ -69,22 +70,26 @@ pub struct Builder {
 impl Builder {
     /// A fixed pool of `n` workers, all started at `build`.
     pub fn workers(mut self, n: usize) -> Self {
-        self.min = n;
+        self.min = Some(n);
         self.max = n;
         self.keep_alive = None;
         self
     }
 
-    /// An elastic pool keeps at least `n` workers (started at `build`; 0 is allowed).
+    /// An elastic pool keeps at least `n` workers (started at `build`; default 0).
     pub fn min(mut self, n: usize) -> Self {
-        self.min = n;
+        self.min = Some(n);
         self.keep_alive.get_or_insert(Duration::from_secs(60));
         self
     }
 
-    /// An elastic pool grows up to `n` workers while submits find no idle worker.
+    /// An elastic pool grows up to `n` workers (default: one per core) while submits find
+    /// no idle worker, or more queued jobs than idle workers.
     pub fn max(mut self, n: usize) -> Self {
         self.max = n;
+        if self.keep_alive.is_none() {
+            self.min = None; // becoming elastic: a fixed pool's size is no floor
+        }
         self.keep_alive.get_or_insert(Duration::from_secs(60));
         self
     }
@@ -121,15 +126,19 @@ impl Builder {
     /// If `max` is 0 or above [`MAX_WORKERS`], if `min > max`, or if the queue capacity is 0
     /// or too large for a channel.
     pub fn build(self) -> WorkerPool {
+        let min = self.min.unwrap_or(if self.keep_alive.is_some() {
+            0
+        } else {
+            self.max
+        });
         assert!(
             self.max >= 1 && self.max <= MAX_WORKERS,
             "WorkerPool: max workers must be in 1..={MAX_WORKERS} (got {})",
             self.max
         );
         assert!(
-            self.min <= self.max,
-            "WorkerPool: min workers ({}) above max ({})",
-            self.min,
+            min <= self.max,
+            "WorkerPool: min workers ({min}) above max ({})",
             self.max
         );
         let queue = self.queue.unwrap_or(self.max.saturating_mul(256));
@@ -138,7 +147,7 @@ impl Builder {
             "WorkerPool: the queue capacity must be at least 1"
         );
         let inner = Inner::new(
-            self.min,
+            min,
             self.max,
             self.keep_alive,
             queue,
@@ -146,7 +155,7 @@ impl Builder {
             #[cfg(feature = "affinity")]
             self.pin,
         );
-        Inner::start(&inner, self.min);
+        Inner::start(&inner, min);
         WorkerPool { inner }
     }
 }
@@ -156,7 +165,7 @@ impl WorkerPool {
     pub fn builder() -> Builder {
         let n = std::thread::available_parallelism().map_or(2, |n| n.get());
         Builder {
-            min: n,
+            min: None,
             max: n,
             keep_alive: None,
             queue: None,
@@ -292,23 +301,23 @@ impl WorkerPool {
     /// Stops taking jobs, lets the queued ones run, and waits for every worker to exit.
     /// Called from one of the pool's own jobs, it does not wait for its own thread.
     pub fn shutdown(&self) {
-        self.inner.stop(false);
+        Inner::stop(&self.inner, false, Until::FOREVER);
         Inner::join(&self.inner, Until::FOREVER);
     }
 
     /// As [`shutdown`](Self::shutdown), waiting at most `timeout` for the workers; true if
     /// they all exited. Workers still busy then finish their jobs and exit on their own.
     pub fn shutdown_timeout(&self, timeout: Duration) -> bool {
-        let deadline = deadline_after(timeout);
-        self.inner.stop(false);
-        Inner::join(&self.inner, deadline.into())
+        let until = Until::from(deadline_after(timeout));
+        Inner::stop(&self.inner, false, until);
+        Inner::join(&self.inner, until)
     }
 
     /// Stops taking jobs and drops the queued ones (their promises complete with
     /// [`PromiseError::Abandoned`](crate::future::PromiseError::Abandoned)); jobs already
     /// running finish. Waits for the workers to exit.
     pub fn abort(&self) {
-        self.inner.stop(true);
+        Inner::stop(&self.inner, true, Until::FOREVER);
         Inner::join(&self.inner, Until::FOREVER);
     }
 
