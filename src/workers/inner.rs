@@ -4,13 +4,14 @@
 //! `recv`, so an idle pool parks every thread (no CPU). Three gates keep the life cycle exact:
 //!
 //! - **Intake** (`intake`): a submit enters (one `fetch_add`), sends, and leaves. Shutdown sets
-//!   `SHUT` in the same word, waits until no submit is inside, and only then closes the
-//!   channel. A submit that entered before `SHUT` is accepted and will run (workers drain
-//!   the channel before they see it closed); one that enters after is rejected with its job
-//!   handed back. Nothing is lost in between.
+//!   `SHUT` in the same word; the queue closes when no submit is inside: at once if none is,
+//!   else when the last one leaves. A submit that entered before `SHUT` is accepted and will
+//!   run (workers drain the channel before they see it closed); one that enters after is
+//!   rejected with its job handed back. Nothing is lost in between.
 //! - **Elastic growth and retirement** (`state`: live workers | idle workers | a submit
 //!   tick): after its send, a submit of an elastic pool does one CAS on `state` that bumps
-//!   the tick and, if no worker is idle and the pool is below `max`, counts a new worker in,
+//!   the tick and, if no worker is idle (or more jobs wait than workers are idle) and the
+//!   pool is below `max`, counts a new worker in,
 //!   which it then starts. A worker idle for `keep_alive` retires with one CAS on the same
 //!   word (if the pool is above `min`), then takes one more look at the queue: a submit whose
 //!   CAS came first (and so counted this worker idle) sent its job before that CAS, which our
