@@ -449,7 +449,7 @@ fn shutdown_from_inside_jobs() {
 #[test]
 fn elastic_burst_of_interdependent_jobs() {
     let _w = Watchdog::new("elastic_burst_of_interdependent_jobs", 60);
-    for _ in 0..20 {
+    for round in 0..60u64 {
         let pool = WorkerPool::builder()
             .min(1)
             .max(4)
@@ -458,8 +458,13 @@ fn elastic_burst_of_interdependent_jobs() {
         thread::sleep(Duration::from_millis(2)); // the first worker parks
         let gate = Arc::new(Barrier::new(4));
         let ps: Vec<_> = (0..4)
-            .map(|_| {
+            .map(|k| {
                 let g = gate.clone();
+                // Vary the spacing, so a worker is caught at every step between taking a
+                // job and counting itself busy.
+                if (round + k) % 3 == 0 {
+                    thread::sleep(Duration::from_micros(round % 7 * 20));
+                }
                 pool.submit(move || {
                     g.wait();
                 })

@@ -53,3 +53,28 @@ fn shutdown_racing_submit() {
         assert_eq!(ran.load(Ordering::SeqCst), usize::from(accepted));
     });
 }
+
+/// Two jobs that need each other (the first waits for the second) submitted back to back to
+/// an elastic pool whose one worker is parked: the pool must grow to run the second while the
+/// first waits, whatever step the parked worker is at when the submits look at it (it may
+/// hold the first job while still counted idle). 788,899 interleavings at bound 2 (about two
+/// minutes); without the worker-side growth check, loom finds the deadlock.
+#[test]
+fn elastic_grows_for_interdependent_jobs() {
+    use lockgate::barrier::Latch;
+    model(2, || {
+        let pool = WorkerPool::builder()
+            .min(1)
+            .max(2)
+            .keep_alive(Duration::from_secs(3600))
+            .queue_capacity(2)
+            .build();
+        let latch = Arc::new(Latch::new(1));
+        let l = latch.clone();
+        let first = pool.submit(move || l.wait()).unwrap();
+        let second = pool.submit(move || latch.count_down()).unwrap();
+        first.get().unwrap();
+        second.get().unwrap();
+        drop(pool);
+    });
+}

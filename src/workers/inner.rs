@@ -346,7 +346,7 @@ impl Inner {
                 }
                 true
             }
-            Some(keep_alive) => this.work_elastic(keep_alive, k % this.max),
+            Some(keep_alive) => Inner::work_elastic(&this, keep_alive, k % this.max),
         };
         if counted {
             this.state.fetch_sub(LIVE_ONE, Ordering::AcqRel);
@@ -359,39 +359,68 @@ impl Inner {
     /// The elastic worker loop; returns whether this worker is still counted live. At `min`
     /// a worker waits without a timeout (no polling when the pool is idle at its floor);
     /// above it, it waits at most `keep_alive`, then retires.
-    fn work_elastic(&self, keep_alive: Duration, slot: usize) -> bool {
+    fn work_elastic(this: &Arc<Self>, keep_alive: Duration, slot: usize) -> bool {
         loop {
-            let s = self.state.fetch_add(IDLE_ONE, Ordering::AcqRel);
-            let got = if live(s) <= self.min {
-                self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
+            let s = this.state.fetch_add(IDLE_ONE, Ordering::AcqRel);
+            let got = if live(s) <= this.min {
+                this.rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
             } else {
-                self.rx.recv_timeout(keep_alive)
+                this.rx.recv_timeout(keep_alive)
             };
             match got {
                 Ok(job) => {
-                    self.state.fetch_sub(IDLE_ONE, Ordering::AcqRel);
-                    self.run(job, slot);
+                    // Until this decrement a submit counts us idle although we hold a job;
+                    // so we check for it: if jobs still wait and no worker is idle, grow.
+                    // (The submit's CAS and ours are ordered on `state`: whichever comes
+                    // second sees the other's job or our busy state.)
+                    let s = this.state.fetch_sub(IDLE_ONE, Ordering::AcqRel) - IDLE_ONE;
+                    if idle(s) == 0 && live(s) < this.max && !this.rx.is_empty() {
+                        Inner::grow(this);
+                    }
+                    this.run(job, slot);
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    self.state.fetch_sub(IDLE_ONE, Ordering::AcqRel);
+                    this.state.fetch_sub(IDLE_ONE, Ordering::AcqRel);
                     return true;
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    if !self.retire() {
+                    if !this.retire() {
                         continue; // at `min`: stay (idle taken back by `retire`)
                     }
                     // Retired. A submit that counted us idle sent its job before its CAS,
                     // which our retiring CAS read: this look finds it. We then count
                     // ourselves back in (briefly above `max` if the pool grew meanwhile),
                     // so every thread running jobs is counted and joined.
-                    match self.rx.try_recv() {
+                    match this.rx.try_recv() {
                         Ok(job) => {
-                            self.state.fetch_add(LIVE_ONE, Ordering::AcqRel);
-                            self.run(job, slot);
+                            this.state.fetch_add(LIVE_ONE, Ordering::AcqRel);
+                            this.run(job, slot);
                         }
                         Err(_) => return false,
                     }
                 }
+            }
+        }
+    }
+
+    /// Counts one more worker in, if below `max`, and starts it.
+    fn grow(this: &Arc<Self>) {
+        let mut s = this.state.load(Ordering::Acquire);
+        loop {
+            if live(s) >= this.max {
+                return;
+            }
+            match this.state.compare_exchange_weak(
+                s,
+                s + LIVE_ONE,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    let _ = Inner::spawn_worker(this);
+                    return;
+                }
+                Err(x) => s = x,
             }
         }
     }
