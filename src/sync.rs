@@ -89,6 +89,12 @@ mod imp {
         }
     }
 
+    /// True once `deadline` has passed (a clock read).
+    #[inline]
+    pub(crate) fn deadline_passed(deadline: Instant) -> bool {
+        Instant::now() >= deadline
+    }
+
     /// `std::cell::UnsafeCell` with loom's closure-based access API.
     #[derive(Debug, Default)]
     #[repr(transparent)]
@@ -187,6 +193,13 @@ mod imp {
                 true
             }
         }
+    }
+
+    /// Never, under loom: a model must not branch on the wall clock (an exploration would
+    /// not replay), so deadlines strike only where a wait parks (`park_until` above), which
+    /// loom explores at every point.
+    pub(crate) fn deadline_passed(_deadline: Instant) -> bool {
+        false
     }
 
     /// `global!(name: Type = init)`: a lazily built global, re-created for every model

@@ -63,7 +63,7 @@ impl<'a> Until<'a> {
     /// True once the deadline has passed or the source has fired: the wait should give up.
     #[inline]
     pub fn passed(&self) -> bool {
-        self.is_interrupted() || self.deadline.is_some_and(|d| Instant::now() >= d)
+        self.is_interrupted() || self.deadline.is_some_and(crate::sync::deadline_passed)
     }
 
     /// True once the cancellation source has fired (one load).
