@@ -366,7 +366,9 @@ impl<T> fmt::Debug for Pipeline<T> {
 
 /// The seed's `fanOut` on plain channels: `workers` threads read `source` and each sends
 /// `f(item)` to its own output channel (capacity `capacity`); a thread ends when `source`
-/// ends or its output's receiver is gone.
+/// ends or, at its next send, when its output's receiver is gone. As with goroutines, a
+/// source that never ends keeps the threads waiting: for cancellation, use
+/// [`Pipeline::fan_out`] under a context.
 pub fn fan_out<T, U, F>(
     source: Receiver<T>,
     workers: usize,
@@ -396,7 +398,8 @@ where
 }
 
 /// The seed's `fanIn` on plain channels: one thread per input forwards into one output
-/// (capacity `capacity`), which ends when every input has ended.
+/// (capacity `capacity`), which ends when every input has ended. A thread also ends at its
+/// next forward once the output's receiver is gone.
 pub fn fan_in<T: Send + 'static>(inputs: Vec<Receiver<T>>, capacity: usize) -> Receiver<T> {
     let (tx, rx) = bounded(capacity);
     for input in inputs {

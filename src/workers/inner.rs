@@ -351,6 +351,8 @@ impl Inner {
         if counted {
             this.state.fetch_sub(LIVE_ONE, Ordering::AcqRel);
         }
+        // This thread is no longer this pool's worker (its thread-local outlives `work`).
+        let _ = CURRENT.try_with(|c| c.set(0));
         // Wake a shutdown waiting for the workers (its condition is the live count).
         crate::sync::full_fence();
         this.gate.notify_all(NOTIFIED);

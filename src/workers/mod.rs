@@ -101,7 +101,8 @@ impl Builder {
         self
     }
 
-    /// Jobs the queue holds before submits wait (default: 256 per `max` worker).
+    /// Jobs the queue holds before submits wait (default: 256 per `max` worker, at most
+    /// 65,536; the queue is allocated at `build`).
     pub fn queue_capacity(mut self, c: usize) -> Self {
         self.queue = Some(c);
         self
@@ -142,7 +143,9 @@ impl Builder {
             "WorkerPool: min workers ({min}) above max ({})",
             self.max
         );
-        let queue = self.queue.unwrap_or(self.max.saturating_mul(256));
+        let queue = self
+            .queue
+            .unwrap_or(self.max.saturating_mul(256).min(1 << 16));
         assert!(
             queue >= 1,
             "WorkerPool: the queue capacity must be at least 1"
