@@ -235,6 +235,13 @@ impl<T> Sender<T> {
         SendFuture::new(self, value)
     }
 
+    /// Receivers alive now (for the timer, which drops a timer channel nobody reads).
+    #[cfg_attr(lockgate_loom, allow(dead_code))] // the timer does not exist under loom
+    pub(crate) fn receiver_count(&self) -> usize {
+        // Relaxed: a hint for sweeping; a wrong answer costs one more firing.
+        self.shared.receivers.load(Ordering::Relaxed)
+    }
+
     /// `send` bounded by `until` (a deadline, a context, both or neither), for the crate's
     /// own bounded calls.
     pub(crate) fn send_bounded(

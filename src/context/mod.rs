@@ -19,11 +19,8 @@
 //! the state and cancels itself, so no child escapes. A child holds its parent (values and
 //! cancellation flow down); the parent holds its children weakly, and a child's last handle
 //! removes it from the parent's map, so long-lived parents do not accumulate dead children.
-//! Deadlines need no thread per context: one shared timer thread (`timer.rs`) fires them, and
+//! Deadlines need no thread per context: one shared timer thread (`src/time/timer.rs`) fires them, and
 //! every check of a context also compares its deadline with the clock.
-
-#[cfg(not(lockgate_loom))]
-mod timer;
 
 use core::any::{Any, TypeId};
 use core::fmt;
@@ -232,10 +229,28 @@ impl Node {
         #[cfg(not(lockgate_loom))]
         if let (Some(d), None) = (deadline, born_done) {
             if deadline != parent.deadline {
-                timer::schedule(d, StdArc::downgrade(&node));
+                crate::time::timer::schedule(d, Box::new(Expire(StdArc::downgrade(&node))));
             }
         }
         node
+    }
+}
+
+/// A context deadline on the shared timer: the node, held weakly.
+#[cfg(not(lockgate_loom))]
+struct Expire(std::sync::Weak<Node>);
+
+#[cfg(not(lockgate_loom))]
+impl crate::time::timer::Timed for Expire {
+    fn fire(&self, _now: Instant) -> Option<Instant> {
+        if let Some(node) = self.0.upgrade() {
+            node.expire();
+        }
+        None
+    }
+
+    fn alive(&self) -> bool {
+        self.0.strong_count() > 0
     }
 }
 

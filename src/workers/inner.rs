@@ -549,6 +549,7 @@ impl Inner {
 }
 
 /// Runs `f` here and returns its (already resolved) promise: the caller-runs path.
+#[cfg_attr(lockgate_loom, allow(dead_code))] // `spawn` does not exist under loom
 pub(super) fn run_here<F, T>(inner: &Inner, f: F) -> Promise<T>
 where
     F: FnOnce() -> T + Send + 'static,

@@ -356,6 +356,7 @@ impl WorkerPool {
     }
 
     /// Used by `spawn`: runs `f` on a worker, or here if the queue is full.
+    #[cfg_attr(lockgate_loom, allow(dead_code))] // `spawn` does not exist under loom
     pub(crate) fn submit_or_run_here<F, T>(&self, f: F) -> Promise<T>
     where
         F: FnOnce() -> T + Send + 'static,

@@ -1,10 +1,11 @@
-//! One shared timer thread for every context deadline.
+//! One shared timer thread for every deadline of the crate: context deadlines and the
+//! `after`/`tick` channels.
 //!
-//! Started on the first deadline, it sleeps on a condition variable until the earliest
-//! deadline in its heap, then cancels that context (with `DeadlineExceeded`) if it is still
-//! alive. Contexts are held weakly: a dropped context costs the timer one failed upgrade, and
-//! nothing keeps a context alive for its deadline. With no deadlines pending the thread
-//! sleeps without a timeout, so idle timers cost no CPU.
+//! Started on the first entry, it sleeps on a condition variable until the earliest entry in
+//! its heap, then fires it; an entry may ask to fire again (a ticker). Entries know whether
+//! anyone still cares (`Timed::alive`): a context held weakly, a channel with receivers, so
+//! nothing is kept alive for its deadline, and dead entries are swept. With nothing pending
+//! the thread sleeps without a timeout, so idle timers cost no CPU.
 //!
 //! Under loom there is no timer thread (loom cannot model a background OS thread), and the
 //! loom models use no deadlines.
@@ -12,15 +13,21 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 // std's primitives directly: this module exists only outside loom (see above).
-use std::sync::{Condvar, Mutex, OnceLock, Weak};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Instant;
 
-use super::Node;
+/// Something the timer fires at its instant.
+pub(crate) trait Timed: Send {
+    /// Fires; returns when to fire again, if ever. Runs on the timer thread, outside its lock.
+    fn fire(&self, now: Instant) -> Option<Instant>;
+    /// False once nobody can observe a firing (the entry is swept).
+    fn alive(&self) -> bool;
+}
 
 struct Entry {
     at: Instant,
     seq: u64,
-    node: Weak<Node>,
+    what: Box<dyn Timed>,
 }
 
 impl PartialEq for Entry {
@@ -70,14 +77,21 @@ fn run(t: &'static Timer) {
             Some(at) if at <= now => {
                 let Reverse(e) = guard.0.pop().expect("peeked");
                 drop(guard);
-                // Expiring runs wakers and may drop the last handle of a context (a user
+                // Firing runs wakers and may drop the last handle of a context (a user
                 // value's `Drop`): user code, which must not kill the timer thread.
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    if let Some(node) = e.node.upgrade() {
-                        node.expire();
-                    }
-                }));
+                let again =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.what.fire(now)))
+                        .unwrap_or(None);
                 guard = t.heap.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(at) = again {
+                    guard.1 += 1;
+                    let seq = guard.1;
+                    guard.0.push(Reverse(Entry {
+                        at,
+                        seq,
+                        what: e.what,
+                    }));
+                }
             }
             Some(at) => {
                 guard = t
@@ -91,21 +105,21 @@ fn run(t: &'static Timer) {
     }
 }
 
-/// Arranges for `node` to expire at `at`.
-pub(super) fn schedule(at: Instant, node: Weak<Node>) {
+/// Arranges for `what` to fire at `at`.
+pub(crate) fn schedule(at: Instant, what: Box<dyn Timed>) {
     let t = timer();
     let mut g = t.heap.lock().unwrap_or_else(|e| e.into_inner());
     g.1 += 1;
     let seq = g.1;
-    // Entries of contexts that are gone wait for their deadline, each keeping a node's
-    // memory (its `Weak`). Sweep them whenever the heap has doubled since the last sweep, so
-    // it stays within twice the live timed contexts (amortized O(1) per schedule).
+    // Dead entries (a dropped context, a timer channel nobody receives from) wait for their
+    // instant, each keeping some memory. Sweep them whenever the heap has doubled since the
+    // last sweep, so it stays within twice the live entries (amortized O(1) per schedule).
     if g.0.len() >= 64 && g.0.len() >= 2 * g.2 {
-        g.0.retain(|Reverse(e)| e.node.strong_count() > 0);
+        g.0.retain(|Reverse(e)| e.what.alive());
         g.2 = g.0.len();
     }
     let earliest = g.0.peek().map_or(true, |Reverse(e)| at < e.at);
-    g.0.push(Reverse(Entry { at, seq, node }));
+    g.0.push(Reverse(Entry { at, seq, what }));
     drop(g);
     if earliest {
         t.wake.notify_one();
