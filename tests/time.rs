@@ -52,7 +52,10 @@ fn a_slow_receiver_misses_ticks() {
             got += 1;
         }
     }
-    assert!((1..=5).contains(&got), "{got} ticks in two periods after a stall");
+    assert!(
+        (1..=5).contains(&got),
+        "{got} ticks in two periods after a stall"
+    );
 }
 
 #[test]
