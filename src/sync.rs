@@ -197,7 +197,8 @@ mod imp {
 
     /// Never, under loom: a model must not branch on the wall clock (an exploration would
     /// not replay), so deadlines strike only where a wait parks (`park_until` above), which
-    /// loom explores at every point.
+    /// loom explores at every point. A `WaitPolicy::Spin` wait never parks, so under loom it
+    /// ends only by success (or at loom's branch limit): no model uses `Spin`.
     pub(crate) fn deadline_passed(_deadline: Instant) -> bool {
         false
     }

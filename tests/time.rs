@@ -92,3 +92,16 @@ fn dropped_timers_cost_nothing_more() {
         .is_ok());
     assert!(start.elapsed() >= Duration::from_millis(5));
 }
+
+#[test]
+fn a_timer_too_far_to_represent_never_fires_and_is_released() {
+    let _w = Watchdog::new(
+        "a_timer_too_far_to_represent_never_fires_and_is_released",
+        60,
+    );
+    let rx = lockgate::time::after(Duration::MAX);
+    assert!(rx.recv_timeout(Duration::from_millis(10)).is_err());
+    drop(rx);
+    let ticks = lockgate::time::tick(Duration::MAX);
+    assert!(ticks.try_recv().is_err());
+}

@@ -33,11 +33,7 @@ use timer::Timed;
 /// `time.After`). Never early.
 pub fn after(d: Duration) -> Receiver<Instant> {
     let (tx, rx) = bounded(1);
-    match Instant::now().checked_add(d) {
-        Some(at) => timer::schedule(at, Box::new(After(tx))),
-        // Too far to represent: it never fires; the sender stays alive with the receiver.
-        None => std::mem::forget(tx),
-    }
+    timer::schedule(far(d), Box::new(After(tx)));
     rx
 }
 
@@ -53,19 +49,29 @@ pub fn tick(period: Duration) -> Receiver<Instant> {
         "lockgate::time::tick: the period must be non-zero"
     );
     let (tx, rx) = bounded(1);
-    if let Some(at) = Instant::now().checked_add(period) {
-        timer::schedule(
-            at,
-            Box::new(Tick {
-                tx,
-                period,
-                next: std::sync::Mutex::new(at),
-            }),
-        );
-    } else {
-        std::mem::forget(tx);
-    }
+    let at = far(period);
+    timer::schedule(
+        at,
+        Box::new(Tick {
+            tx,
+            period,
+            next: std::sync::Mutex::new(at),
+        }),
+    );
     rx
+}
+
+/// `d` from now, or the latest instant that can be represented if that is too far (then it
+/// never fires in practice, and the entry is swept once its receivers are gone).
+fn far(d: Duration) -> Instant {
+    let now = Instant::now();
+    let mut d = d;
+    loop {
+        if let Some(at) = now.checked_add(d) {
+            return at;
+        }
+        d /= 2;
+    }
 }
 
 struct After(Sender<Instant>);
@@ -97,11 +103,12 @@ impl Timed for Tick {
             Ok(()) | Err(TrySendError::Full(_)) => {} // full: the receiver misses this tick
         }
         let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-        let mut at = *next + self.period;
+        let mut at = next.checked_add(self.period)?;
         if at <= now {
-            // Late by more than a period: skip the missed ticks.
-            let behind = (now - at).as_nanos() / self.period.as_nanos().max(1) + 1;
-            at += self.period * u32::try_from(behind).unwrap_or(u32::MAX);
+            // Late by more than a period: skip to the first period after now.
+            let p = self.period.as_nanos().max(1);
+            let skip = ((now - at).as_nanos() / p + 1) * p;
+            at = at.checked_add(Duration::from_nanos(u64::try_from(skip).ok()?))?;
         }
         *next = at;
         Some(at)

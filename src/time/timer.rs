@@ -79,18 +79,20 @@ fn run(t: &'static Timer) {
                 drop(guard);
                 // Firing runs wakers and may drop the last handle of a context (a user
                 // value's `Drop`): user code, which must not kill the timer thread.
-                let again =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.what.fire(now)))
-                        .unwrap_or(None);
+                // An entry that is done is dropped here too, before the lock is taken again:
+                // dropping a timer channel's last sender wakes its receivers (user code).
+                let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    match e.what.fire(now) {
+                        Some(at) => Some((at, e.what)),
+                        None => None, // `e` drops here, inside the guard
+                    }
+                }))
+                .unwrap_or(None);
                 guard = t.heap.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(at) = again {
+                if let Some((at, what)) = again {
                     guard.1 += 1;
                     let seq = guard.1;
-                    guard.0.push(Reverse(Entry {
-                        at,
-                        seq,
-                        what: e.what,
-                    }));
+                    guard.0.push(Reverse(Entry { at, seq, what }));
                 }
             }
             Some(at) => {
