@@ -157,23 +157,37 @@ impl<T: Send + 'static> Pipeline<T> {
 
     /// Adds a stage running `f` on `workers` threads that share this pipeline's output;
     /// `f` returns what to send downstream for each item (`None`: nothing).
-    fn stage<U, F>(mut self, workers: usize, f: F) -> Pipeline<U>
+    fn stage<U, F>(self, workers: usize, f: F) -> Pipeline<U>
     where
         U: Send + 'static,
         F: Fn(T) -> Option<Result<U, PipelineError>> + Send + Sync + 'static,
     {
         assert!(workers >= 1, "a pipeline stage needs at least one worker");
-        let (tx, rx) = bounded(self.cap);
-        let f = std::sync::Arc::new(f);
+        self.extend(|input, ctx, cap| {
+            let (tx, rx) = bounded(cap);
+            let f = std::sync::Arc::new(f);
+            let threads = (0..workers)
+                .map(|_| {
+                    let (input, tx, f, ctx) = (input.clone(), tx.clone(), f.clone(), ctx.clone());
+                    stage_thread(move || run_stage(&input, &tx, &ctx, |v| f(v)))
+                })
+                .collect();
+            (rx, threads)
+        })
+    }
+
+    /// The pipeline continued by the stage `build` starts on this one's output (given the
+    /// input, the pipeline's context and the channel capacity; it returns the new output and
+    /// its threads). The stage threads so far move to the new handle, so dropping this one
+    /// cancels nothing.
+    fn extend<U>(
+        mut self,
+        build: impl FnOnce(Receiver<Msg<T>>, &Context, usize) -> (Receiver<Msg<U>>, Vec<JoinHandle<()>>),
+    ) -> Pipeline<U> {
         let input = self.take_rx();
         let mut threads = core::mem::take(&mut self.threads);
-        for _ in 0..workers {
-            let (input, tx, f, ctx) = (input.clone(), tx.clone(), f.clone(), self.ctx.clone());
-            threads.push(stage_thread(move || {
-                run_stage(&input, &tx, &ctx, |v| f(v));
-            }));
-        }
-        self.ended = true; // this handle no longer consumes; its drop must not cancel
+        let (rx, started) = build(input, &self.ctx, self.cap);
+        threads.extend(started);
         Pipeline {
             rx,
             ctx: self.ctx.clone(),
@@ -229,25 +243,13 @@ impl<T: Send + 'static> Pipeline<T> {
 
     /// As [`fan_out`](Self::fan_out), but the results come out in input order. At most
     /// `workers * 2` items are in flight, so one slow item holds back at most that many.
-    pub fn par_map_ordered<U, F>(mut self, workers: usize, f: F) -> Pipeline<U>
+    pub fn par_map_ordered<U, F>(self, workers: usize, f: F) -> Pipeline<U>
     where
         U: Send + 'static,
         F: Fn(T) -> U + Send + Sync + 'static,
     {
         assert!(workers >= 1, "a pipeline stage needs at least one worker");
-        let input = self.take_rx();
-        let mut threads = core::mem::take(&mut self.threads);
-        let (rx, hs) = ordered::par_map_ordered(input, workers, self.cap, &self.ctx, f);
-        threads.extend(hs);
-        self.ended = true;
-        Pipeline {
-            rx,
-            ctx: self.ctx.clone(),
-            cancel: self.cancel.clone(),
-            threads,
-            cap: self.cap,
-            ended: false,
-        }
+        self.extend(|input, ctx, cap| ordered::par_map_ordered(input, workers, cap, ctx, f))
     }
 
     /// The next item; `Ok(None)` at the end; an error (a stage's failure or panic, or the

@@ -472,12 +472,17 @@ impl Inner {
             if this.closed.load(Ordering::SeqCst) || until.passed() {
                 break;
             }
-            // Submits in flight may be waiting for room, which workers (or the draining
-            // above) make: re-check every millisecond, or when the last one leaves.
-            let step = wait::deadline_after(Duration::from_millis(1));
-            let d = match (step, until.deadline) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
+            // The last submit to leave closes the queue and wakes us. Only when this thread
+            // must make room itself (aborting, or on one of the pool's own workers) does it
+            // come back every millisecond to drain or run what a blocked submit waits behind.
+            let d = if abort || on_worker {
+                let step = wait::deadline_after(Duration::from_millis(1));
+                match (step, until.deadline) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            } else {
+                until.deadline
             };
             let _ = wait::wait_blocking(&this.gate, WaitPolicy::Park, d, || {
                 this.closed.load(Ordering::SeqCst).then_some(())
