@@ -499,7 +499,18 @@ fn a_panicking_drop_does_not_kill_the_worker() {
         }
     }
     let pool = WorkerPool::builder().workers(1).build();
-    drop(pool.submit(|| Grenade).unwrap()); // the result drops on the worker
+    // The job waits until its promise is gone, so the result is made, and dropped, on the
+    // worker (without the gate a slow test thread could still hold the promise when the
+    // job ends, and the grenade would go off here instead).
+    let (go, gate) = std::sync::mpsc::channel::<()>();
+    let p = pool
+        .submit(move || {
+            gate.recv().unwrap();
+            Grenade
+        })
+        .unwrap();
+    drop(p);
+    go.send(()).unwrap();
     assert_eq!(pool.submit(|| 7).unwrap().get(), Ok(7));
     pool.shutdown();
     assert_eq!(pool.workers(), 0);
