@@ -198,7 +198,8 @@ fn check_queue<Q: Queue<Tracked>>(data: &[u8]) {
 }
 
 /// The channel's non-blocking API against a model: `try_send`, `try_recv`, zero timeouts,
-/// cloning and dropping handles (disconnection), for buffered and rendezvous channels.
+/// cloning and dropping handles (disconnection), `close` from either end, for buffered and
+/// rendezvous channels.
 pub fn check_channel(data: &[u8]) {
     let Some((&first, ops)) = data.split_first() else {
         return;
@@ -212,13 +213,17 @@ pub fn check_channel(data: &[u8]) {
     let mut receivers: Vec<Receiver<Tracked>> = vec![rx];
     // The model: the buffered values, and whether each side still has a handle.
     let mut model: VecDeque<u64> = VecDeque::new();
+    let mut closed = false;
     for pair in ops.chunks(2) {
         let op = pair[0];
         let pick = pair.get(1).copied().unwrap_or(0) as usize;
-        let receivers_alive = !receivers.is_empty();
-        let senders_alive = !senders.is_empty();
-        match op % 8 {
-            0 | 1 if senders_alive => {
+        // A closed channel looks, to each side, as if the other side were gone.
+        let receivers_alive = !receivers.is_empty() && !closed;
+        let senders_alive_raw = !senders.is_empty();
+        let senders_alive = senders_alive_raw && !closed;
+        let receivers_alive_raw = !receivers.is_empty();
+        match op % 10 {
+            0 | 1 if senders_alive_raw => {
                 let tx = &senders[pick % senders.len()];
                 created += 1;
                 let id = created;
@@ -226,7 +231,7 @@ pub fn check_channel(data: &[u8]) {
                     id,
                     drops: drops.clone(),
                 };
-                let r = if op % 8 == 0 {
+                let r = if op % 10 == 0 {
                     tx.try_send(v).map_err(|e| match e {
                         TrySendError::Full(v) => (false, v),
                         TrySendError::Disconnected(v) => (true, v),
@@ -255,9 +260,9 @@ pub fn check_channel(data: &[u8]) {
                     }
                 }
             }
-            2 | 3 if receivers_alive => {
+            2 | 3 if receivers_alive_raw => {
                 let rx = &receivers[pick % receivers.len()];
-                let got = if op % 8 == 2 {
+                let got = if op % 10 == 2 {
                     rx.try_recv().map_err(|e| e == TryRecvError::Disconnected)
                 } else {
                     rx.recv_timeout(Duration::ZERO)
@@ -274,16 +279,30 @@ pub fn check_channel(data: &[u8]) {
                     (got, want) => panic!("recv: got {:?}, model {want:?}", got.map(|v| v.id)),
                 }
             }
-            4 if senders_alive => senders.push(senders[pick % senders.len()].clone()),
-            5 if receivers_alive => receivers.push(receivers[pick % receivers.len()].clone()),
-            6 if senders_alive => drop(senders.swap_remove(pick % senders.len())),
-            7 if receivers_alive => drop(receivers.swap_remove(pick % receivers.len())),
+            4 if senders_alive_raw => senders.push(senders[pick % senders.len()].clone()),
+            5 if receivers_alive_raw => receivers.push(receivers[pick % receivers.len()].clone()),
+            6 if senders_alive_raw => drop(senders.swap_remove(pick % senders.len())),
+            7 if receivers_alive_raw => drop(receivers.swap_remove(pick % receivers.len())),
+            8 if senders_alive_raw => {
+                senders[pick % senders.len()].close();
+                closed = true;
+            }
+            9 if receivers_alive_raw => {
+                receivers[pick % receivers.len()].close();
+                closed = true;
+            }
             _ => {}
         }
         if let Some(h) = senders.first() {
+            let open = !receivers.is_empty() && !closed;
+            assert_eq!(h.is_closed(), !open, "Sender::is_closed");
             assert_eq!(h.len(), model.len(), "len");
             assert_eq!(h.capacity(), cap, "capacity");
             assert_eq!(h.is_full(), model.len() == cap, "is_full");
+        }
+        if let Some(h) = receivers.first() {
+            let open = !senders.is_empty() && !closed;
+            assert_eq!(h.is_closed(), !open, "Receiver::is_closed");
         }
         if senders.is_empty() && receivers.is_empty() {
             // The last handle dropped the channel and the values still in it.

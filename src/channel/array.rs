@@ -78,6 +78,11 @@ impl<T> Array<T> {
                 self.receivers.notify_one();
                 Ok(())
             }
+            // A closed ring refuses pushes as if full; `close` marks the ring before it sets
+            // the bits, so a push refused that way may not see the bits yet.
+            Err(Busy::No(v)) if self.queue.is_closed() => {
+                Err(Busy::No(TrySendError::Disconnected(v)))
+            }
             Err(Busy::No(v)) => Err(Busy::No(TrySendError::Full(v))),
             Err(Busy::InFlight(v)) => Err(Busy::InFlight(TrySendError::Full(v))),
         }
@@ -104,6 +109,8 @@ impl<T> Array<T> {
         }
         // Every push happened before the last sender left, which happened before we saw the
         // bit, and no push is in flight any more: one more pop sees anything that is left.
+        // After a `close` pushes may still be in flight, but only ones that took their ticket
+        // before the ring's closed mark, which precedes the bit: this pop waits for them.
         match self.queue.pop() {
             Some(v) => Ok(v),
             None => Err(Busy::No(TryRecvError::Disconnected)),
@@ -188,6 +195,28 @@ impl<T> Array<T> {
     pub(super) fn disconnect_receivers(&self) {
         self.disconnected.fetch_or(RECEIVERS_GONE, Ordering::SeqCst);
         self.senders.notify_all(CLOSED);
+    }
+
+    /// Go's `close(ch)`: sends fail from now on, receivers drain what is queued, then see the
+    /// end. Safe against sends in flight on other handles: the ring's closed mark decides which
+    /// pushes came first (those land, and a receive waits for them), and every later push
+    /// fails. Only then are the bits set that receivers read (see `recv_once`).
+    pub(super) fn close(&self) {
+        self.queue.close();
+        self.disconnected
+            .fetch_or(SENDERS_GONE | RECEIVERS_GONE, Ordering::SeqCst);
+        self.receivers.notify_all(CLOSED);
+        self.senders.notify_all(CLOSED);
+    }
+
+    /// True once no value can be sent: every receiver is gone, or `close` ran.
+    pub(super) fn is_closed_for_send(&self) -> bool {
+        self.gone(RECEIVERS_GONE)
+    }
+
+    /// True once no new value can arrive: every sender is gone, or `close` ran.
+    pub(super) fn is_closed_for_recv(&self) -> bool {
+        self.gone(SENDERS_GONE)
     }
 
     pub(super) fn len(&self) -> usize {

@@ -280,6 +280,37 @@ impl<T> Sender<T> {
     pub fn capacity(&self) -> usize {
         self.shared.capacity()
     }
+
+    /// Closes the channel, Go's `close(ch)`: from now on every send on any handle fails and
+    /// hands its value back, while receivers drain what is queued and then see the end.
+    /// Closing twice is harmless (Go panics; here the second close does nothing).
+    ///
+    /// Safe against sends in flight on other clones: each send either lands before the close
+    /// (and will be received) or fails; none is lost between the two. A sender parked on a
+    /// full channel wakes and fails. For a rendezvous channel, a sender parked with its value
+    /// gets it back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = lockgate::channel::bounded(4);
+    /// let tx2 = tx.clone();
+    /// tx.send(1).unwrap();
+    /// tx.close();
+    /// assert!(tx2.send(2).is_err()); // every handle is closed
+    /// assert!(tx2.is_closed() && rx.is_closed());
+    /// assert_eq!(rx.recv(), Ok(1)); // what was queued still comes out
+    /// assert!(rx.recv().is_err()); // then the end
+    /// ```
+    pub fn close(&self) {
+        flavor!(self.shared, c => c.close());
+    }
+
+    /// True once a send can no longer succeed: the channel was closed, or every receiver is
+    /// gone.
+    pub fn is_closed(&self) -> bool {
+        flavor!(self.shared, c => c.is_closed_for_send())
+    }
 }
 
 impl<T> Receiver<T> {
@@ -362,6 +393,30 @@ impl<T> Receiver<T> {
     /// The channel's capacity (0 for a rendezvous channel).
     pub fn capacity(&self) -> usize {
         self.shared.capacity()
+    }
+
+    /// Closes the channel from the receiving side (tokio's `Receiver::close`): sends fail from
+    /// now on, and what is already queued can still be received. The same operation as
+    /// [`Sender::close`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = lockgate::channel::bounded(2);
+    /// tx.send("queued").unwrap();
+    /// rx.close();
+    /// assert_eq!(tx.send("late").unwrap_err().into_inner(), "late");
+    /// assert_eq!(rx.recv(), Ok("queued"));
+    /// assert!(rx.recv().is_err());
+    /// ```
+    pub fn close(&self) {
+        flavor!(self.shared, c => c.close());
+    }
+
+    /// True once no new value can arrive: the channel was closed, or every sender is gone.
+    /// Values still queued can be received.
+    pub fn is_closed(&self) -> bool {
+        flavor!(self.shared, c => c.is_closed_for_recv())
     }
 }
 

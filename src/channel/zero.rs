@@ -312,6 +312,22 @@ impl<T> Zero<T> {
         }
     }
 
+    /// Go's `close(ch)`: parked senders fail and get their values back, parked receivers see
+    /// the end (after any orphans), and every later send fails. Under the one lock, so nothing
+    /// is in flight.
+    pub(super) fn close(&self) {
+        self.disconnect_receivers();
+        self.disconnect_senders();
+    }
+
+    pub(super) fn is_closed_for_send(&self) -> bool {
+        self.lock().receivers_gone
+    }
+
+    pub(super) fn is_closed_for_recv(&self) -> bool {
+        self.lock().senders_gone
+    }
+
     pub(super) fn disconnect_senders(&self) {
         self.lock().senders_gone = true;
         // Wake every parked receiver, one lock round each, so nothing allocates.

@@ -48,6 +48,10 @@ use super::fastmod::FastMod;
 use crate::sync::{AtomicU64, Ordering, UnsafeCell};
 use crate::wait::Backoff;
 
+/// The top bit of `tail`: set by `close`, after which no push succeeds. Tickets stay far
+/// below it (2^63 pushes would take centuries).
+const CLOSED: u64 = 1 << 63;
+
 /// Why a non-spinning operation did not complete (crate-internal, for the channel).
 #[derive(Debug)]
 pub(crate) enum Busy<T> {
@@ -90,7 +94,9 @@ struct Slot<T> {
 pub struct RingQueue<T> {
     /// The next consumer ticket. Only grows; never passes `tail`.
     head: CachePadded<AtomicU64>,
-    /// The next producer ticket. Only grows; never more than `capacity` ahead of `head`.
+    /// The next producer ticket, plus the [`CLOSED`] bit once `close` has run. The ticket only
+    /// grows and is never more than `capacity` ahead of `head`; the bit, once set, stays, and
+    /// makes every later ticket CAS fail (the value it compares against has changed).
     tail: CachePadded<AtomicU64>,
     /// `capacity` slots; slot `i` serves tickets `i, i + capacity, i + 2 capacity, ...`.
     slots: Box<[Slot<T>]>,
@@ -172,6 +178,9 @@ impl<T> RingQueue<T> {
         let mut backoff = Backoff::new();
         let mut t = self.tail.load(Ordering::SeqCst);
         loop {
+            if t & CLOSED != 0 {
+                return Err(Busy::No(value)); // closed: the caller asks `is_closed` to tell why
+            }
             let slot = self.slot(t);
             // Acquire pairs with the Release `seq` store of the consumer that emptied the slot.
             let seq = slot.seq.load(Ordering::Acquire);
@@ -237,7 +246,7 @@ impl<T> RingQueue<T> {
             } else if seq < 2 * h + 1 {
                 // No value for ticket `h` yet. Empty, unless its producer has taken the ticket
                 // and is writing right now.
-                if self.tail.load(Ordering::SeqCst) <= h {
+                if self.tail.load(Ordering::SeqCst) & !CLOSED <= h {
                     return Err(Busy::No(()));
                 }
                 if !spin {
@@ -309,6 +318,7 @@ impl<T> RingQueue<T> {
     pub fn force_push(&self, mut value: T) -> Option<T> {
         let mut backoff = Backoff::new();
         let mut t = self.tail.load(Ordering::SeqCst);
+        debug_assert!(t & CLOSED == 0, "force_push on a closed RingQueue");
         loop {
             let slot = self.slot(t);
             let seq = slot.seq.load(Ordering::Acquire);
@@ -357,12 +367,28 @@ impl<T> RingQueue<T> {
         }
     }
 
+    /// Makes every later push fail (it returns its value as if the queue were full; callers
+    /// tell the two apart with [`RingQueue::is_closed`]). A push that took its ticket before
+    /// this call still lands, and a pop still waits for it: every value whose push succeeded
+    /// can be popped. Crate-internal, for closing a channel; never combined with `force_push`.
+    ///
+    /// SeqCst RMW: ordered against every ticket CAS, which is how "pushed before the close"
+    /// is decided, and against the channel's later SeqCst disconnect bit that receivers read.
+    pub(crate) fn close(&self) {
+        self.tail.fetch_or(CLOSED, Ordering::SeqCst);
+    }
+
+    /// True once [`RingQueue::close`] has run.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.tail.load(Ordering::SeqCst) & CLOSED != 0
+    }
+
     /// The number of values in the queue (a consistent snapshot of the two tickets).
     pub fn len(&self) -> usize {
         loop {
-            let t = self.tail.load(Ordering::SeqCst);
+            let t = self.tail.load(Ordering::SeqCst) & !CLOSED;
             let h = self.head.load(Ordering::SeqCst);
-            if self.tail.load(Ordering::SeqCst) == t {
+            if self.tail.load(Ordering::SeqCst) & !CLOSED == t {
                 return t.saturating_sub(h).min(self.cap()) as usize;
             }
         }
