@@ -20,6 +20,16 @@ mod imp {
     #[allow(unused_imports)]
     pub(crate) use std::sync::Arc as StdArc;
     pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+
+    /// A loom-only device (see the loom `Mutex`); nothing in normal builds.
+    pub(crate) struct YieldingLocks;
+
+    impl YieldingLocks {
+        #[inline(always)]
+        pub(crate) fn enter() -> Self {
+            YieldingLocks
+        }
+    }
     pub(crate) use std::thread::{current, panicking, yield_now, JoinHandle, Thread};
     pub(crate) use std::thread_local;
 
@@ -148,8 +158,63 @@ mod imp {
     pub(crate) use loom::sync::atomic::{
         fence, AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
     };
-    pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+    pub(crate) use loom::sync::{Arc, MutexGuard};
     pub(crate) use loom::thread::{current, yield_now, JoinHandle, Thread};
+
+    /// Loom's mutex, with one difference for threads inside a select (see [`YieldingLocks`]):
+    /// there it is taken by `try_lock` and a yield per failed try instead of loom's blocking
+    /// acquire. Our notifiers unpark a thread after releasing a lock, so an unpark can arrive
+    /// late, while its target waits for some mutex; std's `park` tolerates that (a spurious
+    /// return), but loom makes a thread blocked on a mutex runnable on any unpark and then
+    /// fails its "expected to be able to acquire lock" assertion. A select meets exactly this
+    /// (woken through one list, it unlinks from another whose notifier holds that list's
+    /// lock); a yielding acquire is indifferent to stray unparks. Everywhere else the
+    /// blocking acquire is kept, so the other models explore what they always did.
+    #[derive(Debug, Default)]
+    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+
+    mod yielding {
+        loom::thread_local! {
+            pub(super) static YIELDING: core::cell::Cell<bool> = core::cell::Cell::new(false);
+        }
+    }
+    use yielding::YIELDING;
+
+    impl<T> Mutex<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Mutex(loom::sync::Mutex::new(value))
+        }
+
+        pub(crate) fn lock(&self) -> std::sync::LockResult<MutexGuard<'_, T>> {
+            if !YIELDING.with(|y| y.get()) {
+                return self.0.lock();
+            }
+            loop {
+                match self.0.try_lock() {
+                    Ok(g) => return Ok(g),
+                    Err(std::sync::TryLockError::Poisoned(e)) => return Err(e),
+                    Err(std::sync::TryLockError::WouldBlock) => loom::thread::yield_now(),
+                }
+            }
+        }
+    }
+
+    /// While alive, this thread takes locks by yielding (see [`Mutex`]); loom builds only.
+    pub(crate) struct YieldingLocks(bool);
+
+    impl YieldingLocks {
+        pub(crate) fn enter() -> Self {
+            YieldingLocks(YIELDING.with(|y| y.replace(true)))
+        }
+    }
+
+    impl Drop for YieldingLocks {
+        fn drop(&mut self) {
+            let before = self.0;
+            YIELDING.with(|y| y.set(before));
+        }
+    }
+
     pub(crate) use loom::thread_local;
 
     /// Starts a named (model) thread.

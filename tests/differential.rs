@@ -145,6 +145,20 @@ fn context_generated() {
 }
 
 #[test]
+fn select_seed_corpus() {
+    for input in seeds("select") {
+        checkers::check_select(&input);
+    }
+}
+
+#[test]
+fn select_generated() {
+    for input in inputs(0x5e1ec7, 3_000, 64) {
+        checkers::check_select(&input);
+    }
+}
+
+#[test]
 fn promise_seed_corpus() {
     for input in seeds("promise") {
         checkers::check_promise(&input);

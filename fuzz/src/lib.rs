@@ -8,10 +8,12 @@
 
 mod prims;
 mod promise;
+mod select;
 mod workers;
 
 pub use prims::{check_context, check_counts, check_pool, check_pubsub, check_semaphore};
 pub use promise::check_promise;
+pub use select::check_select;
 pub use workers::{check_pipeline, check_workers};
 
 use std::cell::Cell;
@@ -20,7 +22,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use lockgate::channel::{
-    bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError, TrySendError,
+    bounded, unbounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError,
+    TrySendError,
 };
 use lockgate::queue::{RingQueue, ScqQueue};
 
@@ -198,17 +201,26 @@ fn check_queue<Q: Queue<Tracked>>(data: &[u8]) {
 }
 
 /// The channel's non-blocking API against a model: `try_send`, `try_recv`, zero timeouts,
-/// cloning and dropping handles (disconnection), `close` from either end, for buffered and
-/// rendezvous channels.
+/// cloning and dropping handles (disconnection), `close` from either end, for buffered,
+/// unbounded and rendezvous channels.
 pub fn check_channel(data: &[u8]) {
     let Some((&first, ops)) = data.split_first() else {
         return;
     };
-    let cap = if first % 5 == 0 { 0 } else { capacity(first) };
+    // 0: rendezvous; 1: unbounded (its capacity is `usize::MAX`); else a small buffer.
+    let cap = match first % 5 {
+        0 => 0,
+        1 => usize::MAX,
+        _ => capacity(first),
+    };
     let drops = Rc::new(Cell::new(0u64));
     let mut created = 0u64;
     let mut dropped_by_us = 0u64;
-    let (tx, rx) = bounded::<Tracked>(cap);
+    let (tx, rx) = if cap == usize::MAX {
+        unbounded::<Tracked>()
+    } else {
+        bounded::<Tracked>(cap)
+    };
     let mut senders: Vec<Sender<Tracked>> = vec![tx];
     let mut receivers: Vec<Receiver<Tracked>> = vec![rx];
     // The model: the buffered values, and whether each side still has a handle.

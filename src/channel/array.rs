@@ -119,7 +119,7 @@ impl<T> Array<T> {
 
     /// One attempt of a send, in the shape `wait_blocking` and `poll_wait` want: `Some` when
     /// done, `None` (value back in `slot`) when the caller must wait.
-    fn attempt_send(&self, slot: &mut Option<T>) -> Option<Result<(), T>> {
+    pub(super) fn attempt_send(&self, slot: &mut Option<T>) -> Option<Result<(), T>> {
         let value = slot.take().expect("send attempted twice");
         match self.send_once(value, SPIN_ON_IN_FLIGHT) {
             Ok(()) => Some(Ok(())),
@@ -132,7 +132,7 @@ impl<T> Array<T> {
         }
     }
 
-    fn attempt_recv(&self) -> Option<Result<T, ()>> {
+    pub(super) fn attempt_recv(&self) -> Option<Result<T, ()>> {
         match self.recv_once(SPIN_ON_IN_FLIGHT) {
             Ok(v) => Some(Ok(v)),
             Err(Busy::No(TryRecvError::Disconnected)) => Some(Err(())),
@@ -185,6 +185,16 @@ impl<T> Array<T> {
     pub(super) fn cancel_recv(&self, node: &Waiter<Option<T>>) {
         // SAFETY: `node` was registered (if at all) in `receivers`.
         unsafe { wait::cancel_wait(&self.receivers, node) }
+    }
+
+    /// The list a select's send arm links its node in.
+    pub(super) fn send_waiters(&self) -> &WaitList<Option<T>> {
+        &self.senders
+    }
+
+    /// The list a select's receive arm links its node in.
+    pub(super) fn recv_waiters(&self) -> &WaitList<Option<T>> {
+        &self.receivers
     }
 
     pub(super) fn disconnect_senders(&self) {

@@ -52,6 +52,8 @@
 mod array;
 mod error;
 mod future;
+mod list;
+mod select;
 mod zero;
 
 use core::fmt;
@@ -62,11 +64,14 @@ pub use error::{
     TryRecvError, TrySendError,
 };
 pub use future::{RecvFuture, SendFuture};
+#[doc(hidden)]
+pub use select::{RecvArm, SendArm};
 
 use crate::context::Context;
 use crate::sync::{Arc, AtomicUsize, Ordering};
 use crate::wait::{deadline_after, Until, WaitPolicy};
 use array::Array;
+use list::List;
 use zero::Zero;
 
 // One per channel, allocated once inside its `Arc`: boxing the big variant would only add a
@@ -74,6 +79,7 @@ use zero::Zero;
 #[allow(clippy::large_enum_variant)]
 enum Flavor<T> {
     Array(Array<T>),
+    List(List<T>),
     Zero(Zero<T>),
 }
 
@@ -90,6 +96,7 @@ macro_rules! flavor {
     ($shared:expr, $c:ident => $e:expr) => {
         match &$shared.flavor {
             Flavor::Array($c) => $e,
+            Flavor::List($c) => $e,
             Flavor::Zero($c) => $e,
         }
     };
@@ -125,6 +132,38 @@ pub fn bounded_with<T>(cap: usize, policy: WaitPolicy) -> (Sender<T>, Receiver<T
     } else {
         Flavor::Array(Array::new(cap, policy))
     };
+    make(flavor)
+}
+
+/// Creates a channel with no bound: a send never waits (Go has no such channel; crossbeam's
+/// `unbounded` and std's `channel` are the model). Waits with the default
+/// [`WaitPolicy::Adaptive`] on the receiving side.
+///
+/// The buffer is a lock-free segmented queue of 31-slot blocks: a send or receive is one
+/// CAS and one atomic store on its own counter, and a block is allocated only when the
+/// stream outgrows the blocks in use and the one spare kept for reuse. [`Sender::capacity`]
+/// is `usize::MAX` and [`Sender::is_full`] always false.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = lockgate::channel::unbounded();
+/// for i in 0..1000 {
+///     tx.send(i).unwrap(); // never blocks
+/// }
+/// drop(tx);
+/// assert_eq!(rx.iter().sum::<i32>(), 499_500);
+/// ```
+pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
+    unbounded_with(WaitPolicy::default())
+}
+
+/// Like [`unbounded`], with the given [`WaitPolicy`] for blocking receives.
+pub fn unbounded_with<T>(policy: WaitPolicy) -> (Sender<T>, Receiver<T>) {
+    make(Flavor::List(List::new(policy)))
+}
+
+fn make<T>(flavor: Flavor<T>) -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Shared {
         flavor,
         senders: AtomicUsize::new(1),
@@ -142,6 +181,7 @@ impl<T> Shared<T> {
     fn len(&self) -> usize {
         match &self.flavor {
             Flavor::Array(a) => a.len(),
+            Flavor::List(l) => l.len(),
             Flavor::Zero(_) => 0,
         }
     }
@@ -149,6 +189,7 @@ impl<T> Shared<T> {
     fn capacity(&self) -> usize {
         match &self.flavor {
             Flavor::Array(a) => a.capacity(),
+            Flavor::List(_) => usize::MAX,
             Flavor::Zero(_) => 0,
         }
     }

@@ -21,7 +21,7 @@ use core::task::{Context, Poll};
 use std::collections::VecDeque;
 
 use super::error::{SendTimeoutError, TryRecvError, TrySendError};
-use crate::sync::{self, Mutex, MutexGuard};
+use crate::sync::{self, AtomicUsize, Mutex, MutexGuard};
 use crate::wait::{park_node, Notified, Until, WaitQueue, Waiter, Wake, CLOSED, NOTIFIED, WAITING};
 
 struct Inner<T> {
@@ -54,7 +54,10 @@ impl<T> Inner<T> {
             return Found::Value(v, Wake::None);
         }
         let mut out = None;
-        if let Some(wake) = self.senders.pop_front_with(NOTIFIED, |p| out = p.take()) {
+        if let Some(wake) = self
+            .senders
+            .pop_claimable_with(NOTIFIED, |p| out = p.take())
+        {
             return Found::Value(out.expect("a parked sender holds its value"), wake);
         }
         if self.senders_gone {
@@ -66,13 +69,14 @@ impl<T> Inner<T> {
 
     /// Deposits `value` into the oldest parked receiver, or hands it back.
     fn deposit(&mut self, value: T) -> Result<Wake, T> {
-        if self.receivers.is_empty() {
-            return Err(value);
-        }
-        Ok(self
+        let mut value = Some(value);
+        match self
             .receivers
-            .pop_front_with(NOTIFIED, move |p| *p = Some(value))
-            .expect("checked non-empty"))
+            .pop_claimable_with(NOTIFIED, |p| *p = value.take())
+        {
+            Some(wake) => Ok(wake),
+            None => Err(value.take().expect("no node took the value")),
+        }
     }
 }
 
@@ -328,6 +332,90 @@ impl<T> Zero<T> {
         self.lock().senders_gone
     }
 
+    /// A select's receive arm: true if a receive would not wait (a value is offered by a
+    /// waiter other than the select `token` itself, an orphan waits, or senders are gone).
+    pub(super) fn recv_ready(&self, token: *const AtomicUsize) -> bool {
+        let g = self.lock();
+        !g.orphans.is_empty() || g.senders_gone || g.senders.has_claimable(token)
+    }
+
+    /// A select's send arm: true if a send would not wait.
+    pub(super) fn send_ready(&self, token: *const AtomicUsize) -> bool {
+        let g = self.lock();
+        g.receivers_gone || g.receivers.has_claimable(token)
+    }
+
+    /// Links a select's receive node (its claim set), so that a sender can claim the select
+    /// and deposit into it.
+    ///
+    /// # Safety
+    /// `node` is not linked and stays put until `unlink_recv` has run.
+    pub(super) unsafe fn link_recv(&self, node: &Waiter<Option<T>>, wake: Wake) {
+        // SAFETY: forwarded caller contract.
+        unsafe { self.lock().receivers.push_back(node, wake) };
+    }
+
+    /// Links a select's send node, offering `value` through its payload.
+    ///
+    /// # Safety
+    /// As `link_recv`.
+    pub(super) unsafe fn link_send(&self, node: &Waiter<Option<T>>, value: T, wake: Wake) {
+        // SAFETY: not linked (caller contract), so the payload is ours.
+        unsafe { node.with_payload(|p| *p = Some(value)) };
+        // SAFETY: forwarded caller contract.
+        unsafe { self.lock().senders.push_back(node, wake) };
+    }
+
+    /// Unlinks a select's receive node: the value a sender deposited after claiming the arm,
+    /// if one did. The node is idle afterwards.
+    ///
+    /// # Safety
+    /// `node` was linked by `link_recv` (it may have been completed since).
+    pub(super) unsafe fn unlink_recv(&self, node: &Waiter<Option<T>>) -> Option<T> {
+        let (_, _wake) = {
+            let mut g = self.lock();
+            // SAFETY: forwarded caller contract.
+            unsafe { g.receivers.remove(node) }
+        };
+        // SAFETY: unlinked (removed or completed), so the payload is ours.
+        let v = unsafe { node.with_payload(|p| p.take()) };
+        node_reset(node);
+        v
+    }
+
+    /// Unlinks a select's send node: `Ok` if a receiver claimed the arm and took the value,
+    /// else the value back.
+    ///
+    /// # Safety
+    /// `node` was linked by `link_send`.
+    pub(super) unsafe fn unlink_send(&self, node: &Waiter<Option<T>>) -> Result<(), T> {
+        let (_, _wake) = {
+            let mut g = self.lock();
+            // SAFETY: forwarded caller contract.
+            unsafe { g.senders.remove(node) }
+        };
+        // SAFETY: unlinked, so the payload is ours.
+        let v = unsafe { node.with_payload(|p| p.take()) };
+        node_reset(node);
+        match v {
+            Some(v) => Err(v),
+            None => Ok(()),
+        }
+    }
+
+    /// A value that a select's receive arm was handed but will not deliver (its async select
+    /// was dropped): to the next parked receiver, or kept for the next receive.
+    pub(super) fn hand_on(&self, v: T) {
+        let mut g = self.lock();
+        match g.deposit(v) {
+            Ok(wake) => {
+                drop(g);
+                wake.wake();
+            }
+            Err(v) => g.orphans.push_back(v),
+        }
+    }
+
     pub(super) fn disconnect_senders(&self) {
         self.lock().senders_gone = true;
         // Wake every parked receiver, one lock round each, so nothing allocates.
@@ -349,5 +437,13 @@ impl<T> Zero<T> {
                 None => break,
             }
         }
+    }
+}
+
+/// Makes an unlinked node idle again, whatever completed it.
+fn node_reset<T>(node: &Waiter<Option<T>>) {
+    if node.state() != crate::wait::IDLE {
+        // A queue completed it; `WaitList::reset` is the same store for list-owned nodes.
+        node.make_idle();
     }
 }

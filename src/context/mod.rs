@@ -535,3 +535,81 @@ impl fmt::Debug for Done<'_> {
         f.debug_struct("Done").field("done", &self.done).finish()
     }
 }
+
+/// The context's arm of [`select!`](crate::select!): `done(ctx) -> err => ...` fires once the
+/// context is done, with why. Its node sits in the context's wait list, which cancellation
+/// wakes entirely (`notify_all`), so no notification needs passing on.
+#[doc(hidden)]
+pub struct DoneArm<'a> {
+    ctx: &'a Context,
+    node: Waiter<()>,
+    out: Option<ContextError>,
+    linked: bool,
+}
+
+impl<'a> DoneArm<'a> {
+    /// An arm waiting for `ctx` to end.
+    pub fn new(ctx: &'a Context) -> Self {
+        DoneArm {
+            ctx,
+            node: Waiter::new(()),
+            out: None,
+            linked: false,
+        }
+    }
+
+    /// Why the context ended (the arm fired).
+    ///
+    /// # Panics
+    /// If the arm did not fire.
+    pub fn take(&mut self) -> ContextError {
+        self.out
+            .take()
+            .expect("select: outcome of an arm that did not fire")
+    }
+}
+
+impl crate::select::Arm for DoneArm<'_> {
+    fn attempt(&mut self) -> bool {
+        self.out = self.ctx.err();
+        self.out.is_some()
+    }
+
+    unsafe fn link(&mut self, _token: &AtomicUsize, _index: usize, wake: wait::Wake) {
+        // SAFETY: the arm stays put until `unlink` (caller contract) and the node is idle.
+        unsafe { self.ctx.node.waiters.register(&self.node, wake) };
+        self.linked = true;
+    }
+
+    fn woken(&self) -> bool {
+        self.linked && self.node.state() != wait::WAITING
+    }
+
+    fn unlink(&mut self, _claimed: bool) {
+        if core::mem::take(&mut self.linked) {
+            // SAFETY: linked in this list by `link`.
+            if let wait::Notified::Yes(_) = unsafe { self.ctx.node.waiters.unregister(&self.node) }
+            {
+                self.ctx.node.waiters.reset(&self.node);
+            }
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.ctx.node.deadline
+    }
+}
+
+impl Drop for DoneArm<'_> {
+    fn drop(&mut self) {
+        crate::select::Arm::unlink(self, false); // backstop for a select left by a panic
+    }
+}
+
+impl fmt::Debug for DoneArm<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DoneArm")
+            .field("linked", &self.linked)
+            .finish()
+    }
+}

@@ -234,6 +234,11 @@ impl<T> Cell<T> {
         flags(self.head.load(Ordering::SeqCst)) & TAKEN != 0
     }
 
+    /// The list blocking readers (and select arms) wait in; resolving wakes all of it.
+    pub(crate) fn waiters(&self) -> &WaitList<()> {
+        &self.waiters
+    }
+
     /// Blocks until the result is in or `until` passes; true if it is in.
     pub(crate) fn wait(&self, until: Until<'_>) -> bool {
         // A continuation that blocks on a promise may wait for continuations queued behind

@@ -360,3 +360,88 @@ impl<T> fmt::Debug for SharedPromise<T> {
             .finish()
     }
 }
+
+/// The promise's arm of [`select!`](crate::select!): `get(promise) -> r => ...` fires once
+/// the result is in, and takes it: the promise is spent afterwards (reading it again
+/// panics, as polling a finished future does). An arm that does not fire leaves the promise
+/// untouched. The node sits in the promise's wait list, which resolving wakes entirely.
+#[doc(hidden)]
+pub struct GetArm<'a, T> {
+    promise: &'a mut Promise<T>,
+    node: crate::wait::Waiter<()>,
+    out: Option<Result<T, PromiseError>>,
+    linked: bool,
+}
+
+impl<'a, T> GetArm<'a, T> {
+    /// An arm waiting for `promise`'s result.
+    pub fn new(promise: &'a mut Promise<T>) -> Self {
+        GetArm {
+            promise,
+            node: crate::wait::Waiter::new(()),
+            out: None,
+            linked: false,
+        }
+    }
+
+    /// The result (the arm fired).
+    ///
+    /// # Panics
+    /// If the arm did not fire.
+    pub fn take(&mut self) -> Result<T, PromiseError> {
+        self.out
+            .take()
+            .expect("select: outcome of an arm that did not fire")
+    }
+}
+
+impl<T> crate::select::Arm for GetArm<'_, T> {
+    fn attempt(&mut self) -> bool {
+        let cell = &self.promise.cell;
+        // As in a blocking `get`: continuations queued on this thread's trampoline may be
+        // the ones that resolve this promise; run them before waiting.
+        while !cell.is_done() && trampoline::run_one_queued() {}
+        // SAFETY: `Promise` is the cell's unique reader (field invariant), borrowed mutably.
+        self.out = unsafe { cell.take() };
+        self.out.is_some()
+    }
+
+    unsafe fn link(
+        &mut self,
+        _token: &crate::sync::AtomicUsize,
+        _index: usize,
+        wake: crate::wait::Wake,
+    ) {
+        // SAFETY: the arm stays put until `unlink` (caller contract) and the node is idle.
+        unsafe { self.promise.cell.waiters().register(&self.node, wake) };
+        self.linked = true;
+    }
+
+    fn woken(&self) -> bool {
+        self.linked && self.node.state() != crate::wait::WAITING
+    }
+
+    fn unlink(&mut self, _claimed: bool) {
+        if core::mem::take(&mut self.linked) {
+            let list = self.promise.cell.waiters();
+            // SAFETY: linked in this list by `link`.
+            if let crate::wait::Notified::Yes(_) = unsafe { list.unregister(&self.node) } {
+                list.reset(&self.node);
+            }
+        }
+    }
+}
+
+impl<T> Drop for GetArm<'_, T> {
+    fn drop(&mut self) {
+        crate::select::Arm::unlink(self, false); // backstop for a select left by a panic
+    }
+}
+
+impl<T> fmt::Debug for GetArm<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GetArm")
+            .field("linked", &self.linked)
+            .finish()
+    }
+}

@@ -95,8 +95,19 @@ pub struct Waiter<P> {
     payload: UnsafeCell<P>,
     /// Neighbours in the queue; meaningful only while `WAITING`, guarded by the queue lock.
     links: UnsafeCell<Links<P>>,
+    /// For a node of a `select`: the select's token word and this node's arm. A notifier
+    /// that hands something over through the node (the rendezvous channel) must first win
+    /// the token (see [`WaitQueue::pop_claimable_with`]). Null for every other waiter. Set by
+    /// the owner while the node is not linked; read by notifiers under the queue lock.
+    claim: core::cell::Cell<(*const AtomicUsize, usize)>,
     _pin: PhantomPinned,
 }
+
+/// A select's token while it waits: no arm committed yet, so a peer may claim one.
+pub const SELECT_OPEN: usize = 0;
+/// The select stopped waiting on its own (an arm looked ready, a deadline passed, or it was
+/// woken): peers may no longer claim its nodes. An arm `k` claimed by a peer is `k + 2`.
+pub const SELECT_ABORTED: usize = 1;
 
 // SAFETY: the raw pointers in `links` are only followed under the queue lock, and the payload
 // moves between threads only as a `P`, so the node is as thread-safe as its payload.
@@ -122,6 +133,7 @@ impl<P> Waiter<P> {
                 prev: ptr::null(),
                 next: ptr::null(),
             }),
+            claim: core::cell::Cell::new((ptr::null(), 0)),
             _pin: PhantomPinned,
         }
     }
@@ -129,6 +141,24 @@ impl<P> Waiter<P> {
     /// The node's state. Acquire pairs with the Release store in [`WaitQueue::complete`].
     pub fn state(&self) -> usize {
         self.state.load(Ordering::Acquire)
+    }
+
+    /// Makes this a select's node for arm `arm`, claimed through `token` (see `claim`).
+    ///
+    /// # Safety
+    /// The node is not linked, and `token` outlives every later linking of the node.
+    pub unsafe fn set_claim(&self, token: &AtomicUsize, arm: usize) {
+        debug_assert_ne!(self.state.load(Ordering::Relaxed), WAITING);
+        self.claim.set((token, arm));
+    }
+
+    /// Marks a node that a queue completed as its owner's again (as [`WaitList::reset`], for
+    /// nodes of a bare [`WaitQueue`]). Only the owner calls it, after reading the completed
+    /// state with [`Waiter::state`] or under the queue lock.
+    pub fn make_idle(&self) {
+        debug_assert_ne!(self.state.load(Ordering::Relaxed), WAITING);
+        // Relaxed: the owner already synchronized with the completer (Acquire or the lock).
+        self.state.store(IDLE, Ordering::Relaxed);
     }
 
     /// Runs `f` on the payload.
@@ -264,6 +294,59 @@ impl<P> WaitQueue<P> {
         unsafe { node.with_payload(fill) };
         // SAFETY: unlinked but still WAITING, so it is alive and its cells are ours.
         Some(unsafe { Self::complete(node, state) })
+    }
+
+    /// Like [`WaitQueue::pop_front_with`], for queues whose nodes carry values (the
+    /// rendezvous channel): takes the oldest node that may be handed something, which is an
+    /// ordinary waiter's node, or a select's node whose token this call moves from
+    /// [`SELECT_OPEN`] to its arm (a SeqCst CAS, under the queue lock, so the hand-over and
+    /// the claim are one step for everyone who takes this lock). Nodes of selects that have
+    /// stopped waiting or committed to another arm are skipped and left linked: their owners
+    /// unlink them.
+    pub fn pop_claimable_with(&mut self, state: usize, fill: impl FnOnce(&mut P)) -> Option<Wake> {
+        let mut node = self.head;
+        while !node.is_null() {
+            // SAFETY: linked nodes are alive, and their links and claim are ours under the lock.
+            let ((token, arm), next) =
+                unsafe { ((*node).claim.get(), (*node).links.with(|l| (*l).next)) };
+            // SAFETY: a linked select node's token outlives the linking (`set_claim`).
+            let won = token.is_null()
+                || unsafe { &*token }
+                    .compare_exchange(SELECT_OPEN, arm + 2, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok();
+            if won {
+                // SAFETY: `node` is linked in this queue.
+                unsafe { self.unlink(node) };
+                // SAFETY: alive until completed; WAITING under our lock, so the payload is ours.
+                unsafe { (*node).with_payload(fill) };
+                // SAFETY: unlinked but still WAITING.
+                return Some(unsafe { Self::complete(node, state) });
+            }
+            node = next;
+        }
+        None
+    }
+
+    /// True if [`WaitQueue::pop_claimable_with`] would find a node, not counting the nodes of
+    /// the select whose token is `except` (a select never pairs with itself).
+    pub fn has_claimable(&self, except: *const AtomicUsize) -> bool {
+        let mut node = self.head;
+        while !node.is_null() {
+            // SAFETY: as in `pop_claimable_with`.
+            let ((token, _), next) =
+                unsafe { ((*node).claim.get(), (*node).links.with(|l| (*l).next)) };
+            if token.is_null() {
+                return true;
+            }
+            if !ptr::eq(token, except) {
+                // SAFETY: as in `pop_claimable_with`. SeqCst: ordered with the claim CAS.
+                if unsafe { &*token }.load(Ordering::SeqCst) == SELECT_OPEN {
+                    return true;
+                }
+            }
+            node = next;
+        }
+        false
     }
 
     /// Unlinks the oldest waiter and completes it with `state`.

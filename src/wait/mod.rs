@@ -30,7 +30,7 @@ mod until;
 pub use backoff::{spin_poll, Backoff};
 pub use list::{
     cancel_wait, park_node, poll_wait, wait_blocking, Notified, WaitList, WaitQueue, Waiter, Wake,
-    CLOSED, IDLE, NOTIFIED, WAITING,
+    CLOSED, IDLE, NOTIFIED, SELECT_ABORTED, SELECT_OPEN, WAITING,
 };
 pub use until::{Interrupt, Until};
 

@@ -1,0 +1,349 @@
+//! `select!` and `select_async!`: exactly one arm fires, nothing is lost, no arm starves.
+
+mod common;
+
+use common::{DropCounter, Watchdog};
+use futures_executor::block_on;
+use lockgate::channel::{bounded, RecvError, SendError};
+use lockgate::context::{Context, ContextError};
+use lockgate::future::{Promise, PromiseError};
+use lockgate::{select, select_async};
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll, Waker};
+use std::thread;
+use std::time::{Duration, Instant};
+
+#[test]
+fn rendezvous_recv_with_default_timeout() {
+    let _w = Watchdog::new("rendezvous_recv_with_default_timeout", 60);
+    for _ in 0..500 {
+        let (tx, rx) = bounded::<i32>(0);
+        let h = thread::spawn(move || tx.send(42));
+        select! {
+            recv(rx) -> v => assert_eq!(v, Ok(42)),
+            default(Duration::from_secs(10)) => panic!("no value in 10 s"),
+        }
+        h.join().unwrap().unwrap();
+    }
+}
+
+#[test]
+fn picks_the_ready_arm_and_default_when_none() {
+    let (tx1, rx1) = bounded::<u32>(1);
+    let (tx2, rx2) = bounded::<&str>(1);
+    tx2.send("two").unwrap();
+    let got = select! {
+        recv(rx1) -> _ => "one",
+        recv(rx2) -> m => m.unwrap(),
+    };
+    assert_eq!(got, "two");
+    let none = select! {
+        recv(rx1) -> _ => false,
+        recv(rx2) -> _ => false,
+        default => true,
+    };
+    assert!(none);
+    // A ready send arm; the channel keeps the value.
+    select! {
+        send(tx1, 5) -> r => assert_eq!(r, Ok(())),
+        default => panic!("room was there"),
+    }
+    assert_eq!(rx1.try_recv(), Ok(5));
+    assert!(select! { default => true });
+}
+
+#[test]
+fn default_timeout_is_never_early() {
+    let (_tx, rx) = bounded::<u32>(1);
+    let start = Instant::now();
+    let timed_out = select! {
+        recv(rx) -> _ => false,
+        default(Duration::from_millis(30)) => true,
+    };
+    assert!(timed_out);
+    assert!(start.elapsed() >= Duration::from_millis(30));
+}
+
+#[test]
+fn disconnected_arms_fire_with_errors() {
+    let (tx, rx) = bounded::<u32>(0);
+    drop(tx);
+    select! {
+        recv(rx) -> r => assert_eq!(r, Err(RecvError)),
+    }
+    let (tx, rx) = bounded::<String>(2);
+    rx.close();
+    select! {
+        send(tx, "back".to_string()) -> r => assert_eq!(r, Err(SendError("back".to_string()))),
+    }
+}
+
+#[test]
+fn wakes_on_each_kind_of_arm() {
+    let _w = Watchdog::new("wakes_on_each_kind_of_arm", 60);
+    for kind in 0..4 {
+        let (tx, rx) = bounded::<u32>(0);
+        let (btx, brx) = bounded::<u32>(1);
+        btx.send(0).unwrap(); // full: the send arm waits
+        let (ctx, cancel) = Context::background().with_cancel();
+        let (resolver, mut p) = Promise::<u32>::pending();
+        // The other ends stay alive until the join (the thread returns them), so no arm
+        // but the chosen one can become ready (a dropped sender would end `rx`, a dropped
+        // resolver would end `p`).
+        let h = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(20));
+            match kind {
+                0 => tx.send(1).unwrap(),
+                1 => assert_eq!(brx.recv(), Ok(0)),
+                2 => cancel.cancel(),
+                _ => {
+                    resolver.resolve(3);
+                    return (tx, brx, cancel, None);
+                }
+            }
+            (tx, brx, cancel, Some(resolver))
+        });
+        let fired = select! {
+            recv(rx) -> v => { assert_eq!(v, Ok(1)); 0 },
+            send(btx, 9) -> r => { assert_eq!(r, Ok(())); 1 },
+            done(ctx) -> e => { assert_eq!(e, ContextError::Canceled); 2 },
+            get(p) -> r => { assert_eq!(r, Ok(3)); 3 },
+        };
+        assert_eq!(fired, kind);
+        h.join().unwrap();
+    }
+}
+
+#[test]
+fn timer_arm_fires_not_early_and_ctx_deadline_fires() {
+    let (_tx, rx) = bounded::<u32>(1);
+    let start = Instant::now();
+    select! {
+        recv(rx) -> _ => panic!("nothing was sent"),
+        recv(lockgate::time::after(Duration::from_millis(25))) -> at => {
+            assert!(at.unwrap() >= start + Duration::from_millis(25));
+        }
+    }
+    assert!(start.elapsed() >= Duration::from_millis(25));
+    let ctx = Context::background().with_timeout(Duration::from_millis(25));
+    let start = Instant::now();
+    select! {
+        recv(rx) -> _ => panic!("nothing was sent"),
+        done(ctx) -> e => assert_eq!(e, ContextError::DeadlineExceeded),
+    }
+    assert!(start.elapsed() >= Duration::from_millis(25));
+}
+
+#[test]
+fn promise_arm_spends_the_promise_only_when_it_fires() {
+    let (tx, rx) = bounded::<u32>(1);
+    tx.send(1).unwrap();
+    let (r, mut p) = Promise::<u32>::pending();
+    select! {
+        recv(rx) -> v => assert_eq!(v, Ok(1)),
+        get(p) -> _ => panic!("not resolved"),
+    }
+    drop(r);
+    select! {
+        get(p) -> v => assert_eq!(v, Err(PromiseError::Abandoned)),
+    }
+}
+
+#[test]
+fn a_select_never_pairs_with_itself() {
+    // Both ends of one rendezvous channel in one select, nobody else: nothing can fire.
+    let (tx, rx) = bounded::<u32>(0);
+    let timed_out = select! {
+        send(tx, 1) -> _ => false,
+        recv(rx) -> _ => false,
+        default(Duration::from_millis(20)) => true,
+    };
+    assert!(timed_out);
+}
+
+#[test]
+fn losing_send_values_drop_once() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (tx1, rx1) = bounded(1);
+    let (tx2, _rx2) = bounded(1);
+    tx2.send(DropCounter::new(&drops)).unwrap(); // full
+    select! {
+        send(tx1, DropCounter::new(&drops)) -> r => assert!(r.is_ok()),
+        send(tx2, DropCounter::new(&drops)) -> _ => panic!("full"),
+    }
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        1,
+        "only the losing value dropped"
+    );
+    drop(rx1.recv().unwrap());
+    assert_eq!(drops.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn fair_between_ready_arms() {
+    let (tx1, rx1) = bounded::<u8>(1);
+    let (tx2, rx2) = bounded::<u8>(1);
+    let mut counts = [0u32; 2];
+    for _ in 0..10_000 {
+        let _ = tx1.try_send(1);
+        let _ = tx2.try_send(2);
+        select! {
+            recv(rx1) -> _ => counts[0] += 1,
+            recv(rx2) -> _ => counts[1] += 1,
+        }
+    }
+    assert!(counts.iter().all(|&c| c > 3_500), "unfair: {counts:?}");
+}
+
+#[test]
+#[should_panic(expected = "would block forever")]
+fn empty_select_panics_instead_of_hanging() {
+    select! {}
+}
+
+/// Producers select over sends to three channels (rendezvous, one slot, four slots),
+/// consumers select over receives from all three: every value arrives exactly once and
+/// drops exactly once, including selects meeting selects on the rendezvous channel.
+#[test]
+fn stress_selects_on_both_ends() {
+    let _w = Watchdog::new("stress_selects_on_both_ends", 240);
+    const PRODUCERS: usize = 4;
+    const PER: usize = 3_000;
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (t0, r0) = bounded::<(usize, DropCounter)>(0);
+    let (t1, r1) = bounded::<(usize, DropCounter)>(1);
+    let (t2, r2) = bounded::<(usize, DropCounter)>(4);
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let (t0, t1, t2, drops) = (t0.clone(), t1.clone(), t2.clone(), drops.clone());
+            thread::spawn(move || {
+                let mut per_arm = [0usize; 3];
+                for i in 0..PER {
+                    let v = p * PER + i;
+                    // Each arm gets its own value; the losers' values drop unsent.
+                    select! {
+                        send(t0, (v, DropCounter::new(&drops))) -> r => { r.unwrap(); per_arm[0] += 1; },
+                        send(t1, (v, DropCounter::new(&drops))) -> r => { r.unwrap(); per_arm[1] += 1; },
+                        send(t2, (v, DropCounter::new(&drops))) -> r => { r.unwrap(); per_arm[2] += 1; },
+                    }
+                }
+                per_arm
+            })
+        })
+        .collect();
+    drop((t0, t1, t2));
+    let consumers: Vec<_> = (0..3)
+        .map(|c| {
+            let (r0, r1, r2) = (r0.clone(), r1.clone(), r2.clone());
+            thread::spawn(move || {
+                let mut got = Vec::new();
+                let mut open = [true; 3];
+                while open.iter().any(|&o| o) {
+                    // The consumer 0 blocks on the rendezvous channel alone at times, so
+                    // blocking receivers meet selecting senders too.
+                    if c == 0 && open[0] && got.len() % 7 == 0 {
+                        match r0.recv() {
+                            Ok((v, _d)) => got.push(v),
+                            Err(_) => open[0] = false,
+                        }
+                        continue;
+                    }
+                    select! {
+                        recv(r0) -> m => match m { Ok((v, _d)) => got.push(v), Err(_) => open[0] = false },
+                        recv(r1) -> m => match m { Ok((v, _d)) => got.push(v), Err(_) => open[1] = false },
+                        recv(r2) -> m => match m { Ok((v, _d)) => got.push(v), Err(_) => open[2] = false },
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+    drop((r0, r1, r2));
+    let mut per_arm = [0usize; 3];
+    for h in producers {
+        for (a, n) in per_arm.iter_mut().zip(h.join().unwrap()) {
+            *a += n;
+        }
+    }
+    let mut all: Vec<usize> = consumers
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..PRODUCERS * PER).collect::<Vec<_>>());
+    // Three values made per select: one sent, two dropped unsent.
+    assert_eq!(drops.load(Ordering::SeqCst), 3 * PRODUCERS * PER);
+    assert!(
+        per_arm.iter().all(|&n| n > 0),
+        "an arm never fired: {per_arm:?}"
+    );
+}
+
+struct NoopWake;
+impl std::task::Wake for NoopWake {
+    fn wake(self: Arc<Self>) {}
+}
+
+fn poll_once<F: Future>(fut: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+    let waker = Waker::from(Arc::new(NoopWake));
+    fut.poll(&mut TaskContext::from_waker(&waker))
+}
+
+#[test]
+fn async_select_waits_and_fires() {
+    let _w = Watchdog::new("async_select_waits_and_fires", 60);
+    let (tx, rx) = bounded::<u32>(0);
+    let (ctx, cancel) = Context::background().with_cancel();
+    let h = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(10));
+        tx.send(5).unwrap();
+        thread::sleep(Duration::from_millis(10));
+        cancel.cancel();
+    });
+    let got = block_on(async {
+        let a = select_async! {
+            recv(rx) -> v => v.ok(),
+            done(ctx) -> _ => None,
+        };
+        let b = select_async! {
+            recv(rx) -> v => v.ok(),
+            done(ctx) -> _ => None,
+        };
+        (a, b)
+    });
+    // The value first; then the sender is gone or the context cancelled: either ends it.
+    assert_eq!(got.0, Some(5));
+    assert_eq!(got.1, None);
+    h.join().unwrap();
+}
+
+/// A dropped async select takes nothing: a value a rendezvous sender handed to its arm
+/// goes to the next receive.
+#[test]
+fn dropped_async_select_loses_nothing() {
+    let _w = Watchdog::new("dropped_async_select_loses_nothing", 60);
+    for _ in 0..200 {
+        let (tx, rx) = bounded::<u32>(0);
+        let (_tx2, rx2) = bounded::<u32>(1);
+        {
+            let mut fut = pin!(async {
+                select_async! {
+                    recv(rx) -> v => v.ok(),
+                    recv(rx2) -> _ => None,
+                }
+            });
+            assert!(poll_once(fut.as_mut()).is_pending());
+            // The sender finds the select's node and hands the value to it.
+            assert_eq!(tx.try_send(7), Ok(()));
+        } // dropped before it was polled again
+        assert_eq!(
+            rx.try_recv(),
+            Ok(7),
+            "the value handed to the dropped select is kept"
+        );
+    }
+}
