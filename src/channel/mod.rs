@@ -54,6 +54,8 @@ mod error;
 mod future;
 mod list;
 mod select;
+#[cfg(feature = "futures")]
+mod stream;
 mod zero;
 
 use core::fmt;
@@ -66,6 +68,8 @@ pub use error::{
 pub use future::{RecvFuture, SendFuture};
 #[doc(hidden)]
 pub use select::{RecvArm, SendArm};
+#[cfg(feature = "futures")]
+pub use stream::{RecvStream, SendSink};
 
 use crate::context::Context;
 use crate::sync::{Arc, AtomicUsize, Ordering};

@@ -39,6 +39,8 @@ use crate::wait::{deadline_after, Until, WaitPolicy};
 use sub::SubQueue;
 
 pub use error::{Closed, PublishCtxError, RecvCtxError, RecvError, RecvTimeoutError, TryRecvError};
+#[cfg(feature = "futures")]
+pub use sub::SubStream;
 pub use sub::{RecvFuture, Subscription};
 
 /// What a publish does for a subscriber whose queue is full. Every loss is counted

@@ -398,3 +398,103 @@ where
             .finish()
     }
 }
+
+/// A [`Stream`](futures_core::Stream) of a subscription's messages (feature `futures`): skips
+/// lag reports, as [`Subscription::iter`] does (the count stays in
+/// [`lost`](Subscription::lost)), and ends when the subscription does. Made by
+/// [`Subscription::into_stream`]; dropping it leaves the topic.
+///
+/// # Examples
+///
+/// ```
+/// use futures_util::StreamExt;
+/// use lockgate::pubsub::PubSub;
+///
+/// let bus = PubSub::<&str, u32>::new(16);
+/// let mut news = bus.subscribe("news").unwrap().into_stream();
+/// bus.publish(&"news", 7).unwrap();
+/// assert_eq!(futures_executor::block_on(news.next()), Some(7));
+/// ```
+#[cfg(feature = "futures")]
+pub struct SubStream<K, T>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    T: Clone + Send + 'static,
+{
+    sub: Subscription<K, T>,
+    /// The wait node, boxed so it stays put while the stream moves.
+    node: Box<Waiter<()>>,
+}
+
+#[cfg(feature = "futures")]
+impl<K, T> Subscription<K, T>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    T: Clone + Send + 'static,
+{
+    /// Turns the subscription into a [`SubStream`] (feature `futures`).
+    pub fn into_stream(self) -> SubStream<K, T> {
+        SubStream {
+            sub: self,
+            node: Box::new(Waiter::new(())),
+        }
+    }
+}
+
+// The node is boxed and messages are never pinned: the adapter may move freely.
+#[cfg(feature = "futures")]
+impl<K, T> Unpin for SubStream<K, T>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    T: Clone + Send + 'static,
+{
+}
+
+#[cfg(feature = "futures")]
+impl<K, T> futures_core::Stream for SubStream<K, T>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    T: Clone + Send + 'static,
+{
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        let sub = &this.sub;
+        loop {
+            // SAFETY: the node is boxed (it never moves), only ever registered in this
+            // subscription's `readers`, and `Drop` calls `cancel_wait`.
+            let r =
+                unsafe { wait::poll_wait(&sub.queue.readers, &this.node, cx, || sub.attempt()) };
+            return match r {
+                Poll::Ready(Ok(v)) => Poll::Ready(Some(v)),
+                Poll::Ready(Err(RecvError::Lagged(_))) => continue,
+                Poll::Ready(Err(RecvError::Closed)) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            };
+        }
+    }
+}
+
+#[cfg(feature = "futures")]
+impl<K, T> Drop for SubStream<K, T>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    T: Clone + Send + 'static,
+{
+    fn drop(&mut self) {
+        // SAFETY: the node was only ever registered in `readers`.
+        unsafe { wait::cancel_wait(&self.sub.queue.readers, &self.node) };
+    }
+}
+
+#[cfg(feature = "futures")]
+impl<K, T> fmt::Debug for SubStream<K, T>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static + fmt::Debug,
+    T: Clone + Send + 'static,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SubStream").field("sub", &self.sub).finish()
+    }
+}
