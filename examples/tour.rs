@@ -8,8 +8,8 @@
 //! ("Издатель-Подписчик": weather and sports topics, an unsubscribe, close); and the three
 //! context examples ("Контекст": cancel, timeout with the deadline report, values); and the
 //! futures ("Будущее": a timeout, WhenAll, Chain); and both worker pools ("Воркер-пул": the
-//! basic pool and the dynamic one). The pipeline with cancellation is the seed's, on a Context
-//! and `send_ctx`. Sleeps are shortened from the seed's seconds to milliseconds; each section
+//! basic pool and the dynamic one). Where the seed writes `select`, the tour writes
+//! `select!` (the cancellable pipeline, the future's timeout, the context workers). Sleeps are shortened from the seed's seconds to milliseconds; each section
 //! prints its time.
 //!
 //! Run with `cargo run --release --example tour`; `cargo run --release --example tour --
@@ -18,12 +18,13 @@
 use lockgate::barrier::{CyclicBarrier, Latch, WaitGroup};
 use lockgate::channel::{bounded, Receiver};
 use lockgate::context::{Context, Key};
-use lockgate::future::{when_all, GetTimeoutError};
+use lockgate::future::when_all;
 use lockgate::pipeline::Pipeline;
 use lockgate::pool::ObjectPool;
 use lockgate::pubsub::PubSub;
 use lockgate::semaphore::Semaphore;
 use lockgate::workers::WorkerPool;
+use lockgate::{select, time};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -82,7 +83,8 @@ fn pipeline() {
 }
 
 /// The seed's `generatorWithCancel` / `squareWithCancel`: every send is Go's
-/// `select { case out <- v: case <-ctx.Done(): return }`, here one `send_ctx`.
+/// `select { case out <- v: case <-ctx.Done(): return }`, written the same way with
+/// `select!` (`tx.send_ctx(v, &ctx)` is the one-call form).
 fn stage_with_cancel(
     ctx: &Context,
     input: impl IntoIterator<Item = i64> + Send + 'static,
@@ -92,8 +94,9 @@ fn stage_with_cancel(
     let ctx = ctx.clone();
     let h = thread::spawn(move || {
         for n in input {
-            if tx.send_ctx(f(n), &ctx).is_err() {
-                return; // cancelled (or the consumer left): stop at once
+            select! {
+                send(tx, f(n)) -> sent => if sent.is_err() { return }, // the consumer left
+                done(ctx) -> _ => return, // cancelled: stop at once
             }
         }
     });
@@ -357,22 +360,23 @@ fn pub_sub() {
     });
 }
 
-/// The seed's worker loop: work until the context is done. Go's `select` on `ctx.Done()` with
-/// a `default` arm and a sleep becomes one wait on the context with a timeout: the worker
-/// wakes at once on cancellation instead of after its sleep.
+/// The seed's worker loop: `select { case <-ctx.Done(): ... default: work; sleep }`. With
+/// `default(timeout)` the sleep is the select's own wait, so the worker wakes at once on
+/// cancellation instead of after its sleep.
 fn worker(ctx: &Context) {
     loop {
-        if ctx.done_timeout(Duration::from_millis(50)).is_some() {
-            match ctx.deadline() {
-                Some(d) if ctx.err() == Some(lockgate::context::ContextError::DeadlineExceeded) => {
-                    let late = d.elapsed();
-                    println!("Worker: Deadline reached ({late:?} ago)");
+        select! {
+            done(ctx) -> err => {
+                match ctx.deadline() {
+                    Some(d) if err == lockgate::context::ContextError::DeadlineExceeded => {
+                        println!("Worker: Deadline reached ({:?} ago)", d.elapsed());
+                    }
+                    _ => println!("Worker: Received cancellation signal"),
                 }
-                _ => println!("Worker: Received cancellation signal"),
+                return;
             }
-            return;
+            default(Duration::from_millis(50)) => println!("Worker: Working..."),
         }
-        println!("Worker: Working...");
     }
 }
 
@@ -426,25 +430,22 @@ fn context_values() {
     process_request(&ctx);
 }
 
-/// The seed's Future with a timeout: a long operation, a non-blocking look, a wait that times
-/// out (and hands the promise back), then the blocking wait.
+/// The seed's Future with a timeout: a long operation, a non-blocking look, the seed's
+/// `select { case <-f.done: case <-time.After(timeout): }` (the promise stays ours when the
+/// timer wins), then the blocking wait.
 fn future_timeout() {
-    let future = lockgate::spawn(|| {
+    let mut future = lockgate::spawn(|| {
         thread::sleep(Duration::from_millis(200)); // the seed's 2 s
         "Operation completed"
     });
     println!("Is done: {}", future.is_done());
-    let future = match future.get_timeout(Duration::from_millis(100)) {
-        Ok(result) => {
-            println!("Result: {result} Error: <nil>");
+    select! {
+        get(future) -> result => {
+            println!("Result: {} Error: <nil>", result.unwrap());
             return;
         }
-        Err(GetTimeoutError::Timeout(future)) => {
-            println!("Operation timed out");
-            future
-        }
-        Err(GetTimeoutError::Failed(e)) => panic!("{e}"),
-    };
+        recv(time::after(Duration::from_millis(100))) -> _ => println!("Operation timed out"),
+    }
     match future.get() {
         Ok(result) => println!("Result: {result} Error: <nil>"),
         Err(e) => println!("Result: <nil> Error: {e}"),

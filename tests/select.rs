@@ -347,3 +347,48 @@ fn dropped_async_select_loses_nothing() {
         );
     }
 }
+
+/// Review finding: a context's deadline passing between the select's round and its clock
+/// check must fire the `done` arm, never end the select empty-handed (which would reach
+/// "no arm fired") or run a longer `default(timeout)` early.
+#[test]
+fn context_deadline_fires_the_done_arm_not_default() {
+    let _w = Watchdog::new("context_deadline_fires_the_done_arm_not_default", 60);
+    let (_tx, rx) = bounded::<u32>(1);
+    for i in 0..200u64 {
+        let ctx = Context::background().with_timeout(Duration::from_micros(i % 20 * 50));
+        let fired_done = select! {
+            recv(rx) -> _ => false,
+            done(ctx) -> e => { assert_eq!(e, ContextError::DeadlineExceeded); true },
+            default(Duration::from_secs(10)) => false,
+        };
+        assert!(fired_done);
+        let ctx = Context::background().with_timeout(Duration::from_micros(i % 7 * 30));
+        select! {
+            recv(rx) -> _ => panic!("nothing was sent"),
+            done(ctx) -> e => assert_eq!(e, ContextError::DeadlineExceeded),
+        }
+    }
+}
+
+/// Review finding: an async select dropped after a notifier picked its node passes the
+/// notification on, so a receiver parked behind it is not left asleep with a value waiting.
+#[test]
+fn dropped_async_select_passes_its_notification_on() {
+    let _w = Watchdog::new("dropped_async_select_passes_its_notification_on", 60);
+    for _ in 0..50 {
+        let (tx, rx) = bounded::<u32>(1);
+        let rx2 = rx.clone();
+        let mut fut = Box::pin(async move {
+            select_async! {
+                recv(rx2) -> v => v.ok(),
+            }
+        });
+        assert!(poll_once(fut.as_mut()).is_pending()); // linked first in the list
+        let parked = thread::spawn(move || rx.recv_timeout(Duration::from_secs(20)));
+        thread::sleep(Duration::from_millis(5)); // let it park behind the select's node
+        tx.send(4).unwrap(); // notifies the select's node (the oldest waiter)
+        drop(fut); // never polled again: the notification must move on
+        assert_eq!(parked.join().unwrap(), Ok(4));
+    }
+}

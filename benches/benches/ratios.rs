@@ -25,13 +25,14 @@ use lockgate_benches::jobs::{
 use lockgate_benches::pool::{
     pool_pairs, pool_shapes, ArrayQueuePool, BoxAlloc, Linear, MutexVec, Obj, Pool,
 };
+use lockgate_benches::select::{crossbeam_fanin, lockgate_fanin};
 use lockgate_benches::sync_prims::{
     barrier_rounds, barrier_shapes, sem_pairs, sem_shapes, Bar, CondvarSem, LockgateFair,
     NaiveSpin, Sem,
 };
 use lockgate_benches::{
-    chan_transfer, queue_transfer, shapes, Chan, Crossbeam, Flume, Kanal, Lockgate, LockgateCtx,
-    Queue, StdSync,
+    chan_transfer, queue_transfer, shapes, Chan, Crossbeam, CrossbeamUnbounded, Flume,
+    FlumeUnbounded, Kanal, Lockgate, LockgateCtx, LockgateUnbounded, Queue, StdSync,
 };
 use std::time::Duration;
 
@@ -153,6 +154,30 @@ fn main() {
                 }
                 compare(&group, impls, n, rounds);
             }
+        }
+    }
+    for (p, c) in shapes() {
+        let group = format!("unbounded/{p}p{c}c");
+        if wanted(&group) {
+            let impls: Vec<(&str, Op)> = vec![
+                ("lockgate unbounded", chan::<LockgateUnbounded>(0, p, c)),
+                ("crossbeam unbounded", chan::<CrossbeamUnbounded>(0, p, c)),
+                ("flume unbounded", chan::<FlumeUnbounded>(0, p, c)),
+            ];
+            compare(&group, impls, items, rounds);
+        }
+    }
+    for k in [2usize, 4] {
+        let group = format!("select/{k}ch");
+        if wanted(&group) {
+            let impls: Vec<(&str, Op)> = vec![
+                ("lockgate select!", Box::new(move |n| lockgate_fanin(k, n))),
+                (
+                    "crossbeam select!",
+                    Box::new(move |n| crossbeam_fanin(k, n)),
+                ),
+            ];
+            compare(&group, impls, items / 4, rounds);
         }
     }
     for cap in [1024usize, 1] {

@@ -9,6 +9,7 @@ pub mod cancel;
 pub mod handoff;
 pub mod jobs;
 pub mod pool;
+pub mod select;
 pub mod sync_prims;
 
 use std::sync::Barrier;
@@ -236,6 +237,46 @@ chan_adapter!(
     kanal::Sender<u64>,
     kanal::Receiver<u64>,
     kanal::bounded
+);
+
+/// Unbounded channels: `make` ignores the capacity.
+macro_rules! unbounded_adapter {
+    ($name:ident, $sender:ty, $receiver:ty, $unbounded:path) => {
+        #[doc = concat!("`", stringify!($unbounded), "()`.")]
+        pub struct $name;
+        impl Chan for $name {
+            type S = $sender;
+            type R = $receiver;
+            fn make(_cap: usize) -> (Self::S, Self::R) {
+                $unbounded()
+            }
+            fn send(s: &Self::S, v: u64) {
+                s.send(v).unwrap()
+            }
+            fn recv(r: &Self::R) -> u64 {
+                r.recv().unwrap()
+            }
+        }
+    };
+}
+
+unbounded_adapter!(
+    LockgateUnbounded,
+    lockgate::channel::Sender<u64>,
+    lockgate::channel::Receiver<u64>,
+    lockgate::channel::unbounded
+);
+unbounded_adapter!(
+    CrossbeamUnbounded,
+    crossbeam_channel::Sender<u64>,
+    crossbeam_channel::Receiver<u64>,
+    crossbeam_channel::unbounded
+);
+unbounded_adapter!(
+    FlumeUnbounded,
+    flume::Sender<u64>,
+    flume::Receiver<u64>,
+    flume::unbounded
 );
 
 /// lockgate's channel through `send_ctx`/`recv_ctx` with a cancellable context that is never

@@ -164,8 +164,10 @@ impl<T> Arm for RecvArm<'_, T> {
 impl<T> Drop for RecvArm<'_, T> {
     fn drop(&mut self) {
         // The select unlinks before it returns; this is the backstop for a select left by
-        // a panic between linking and unlinking.
+        // a panic between linking and unlinking. A notification still held (a select left
+        // by a panic, or an async select dropped) goes to the next waiter.
         self.unlink(false);
+        self.pass_on();
     }
 }
 
@@ -319,7 +321,9 @@ impl<T> Arm for SendArm<'_, T> {
 
 impl<T> Drop for SendArm<'_, T> {
     fn drop(&mut self) {
-        self.unlink(false); // backstop, as in `RecvArm`
+        // Backstop and hand-on, as in `RecvArm`.
+        self.unlink(false);
+        self.pass_on();
     }
 }
 

@@ -223,14 +223,18 @@ macro_rules! __select_gen {
     (@async [$($arms:tt)*] [$($dflt:tt)*] $dbody:expr) => {
         {let __lockgate_out = match $crate::__select_arms!($($arms)*) {
             mut __lockgate_arms => {
-                let __lockgate_fired = $crate::select::SelectFuture::new(
-                    &mut __lockgate_arms,
-                    if $crate::__select_gen!(@is_default $($dflt)*) {
-                        $crate::select::Otherwise::Default
-                    } else {
-                        $crate::select::Otherwise::Wait
-                    },
-                )
+                // SAFETY: the arms live in this match arm's binding, which is never moved,
+                // and the future is awaited in place, so it is dropped before the arms.
+                let __lockgate_fired = unsafe {
+                    $crate::select::SelectFuture::new(
+                        &mut __lockgate_arms,
+                        if $crate::__select_gen!(@is_default $($dflt)*) {
+                            $crate::select::Otherwise::Default
+                        } else {
+                            $crate::select::Otherwise::Wait
+                        },
+                    )
+                }
                 .await;
                 $crate::__select_dispatch!(__lockgate_fired __lockgate_arms [] (0usize) [$($arms)*] $dbody)
             }

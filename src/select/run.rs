@@ -15,6 +15,7 @@
 //!
 //! ```text
 //!   1. try round: every arm's attempt, from a random start   -> fired: done
+//!      (the blocking form spins and retries briefly first, as every blocking call does)
 //!   2. token = ABORTED; link every node (nothing claimable yet)
 //!   3. attempt the unclaimable arms again (event count)       -> fired: unlink all, done
 //!   4. token = OPEN (SeqCst); re-check the claimable arms     -> ready: abort, unlink, 1
@@ -254,7 +255,11 @@ struct UnlinkOnUnwind<'a, L: ArmList> {
 impl<L: ArmList> Drop for UnlinkOnUnwind<'_, L> {
     fn drop(&mut self) {
         if self.linked {
-            abort_and_unlink(self.arms, self.token);
+            // A value a peer already handed to an arm goes on to the next receiver; the
+            // arms' own `Drop` passes on notifications they hold.
+            if let Some(k) = abort_and_unlink(self.arms, self.token) {
+                self.arms.arm(k).abandon();
+            }
         }
     }
 }
@@ -300,18 +305,48 @@ pub fn run_blocking<L: ArmList>(
     // Loom builds: this thread may get stray unparks from now on (see `sync::Mutex`).
     let _yielding = sync::YieldingLocks::enter();
     let start = random_start(L::LEN);
+    // `deadline` is the caller's (`default(timeout)`): passing it ends the select. The arms'
+    // own deadlines (a context's) only bound the park: such an arm fires by its attempt
+    // once its deadline has passed, so the select never gives up on their account.
+    let user_deadline = deadline;
+    let gave_up = || user_deadline.is_some_and(sync::deadline_passed);
     let deadline = (0..L::LEN)
         .filter_map(|i| arms.arm(i).deadline())
-        .chain(deadline)
+        .chain(user_deadline)
         .min();
     let token = AtomicUsize::new(SELECT_ABORTED);
     let me = sync::current();
     let wake = || Wake::Thread(me.clone());
-    loop {
+    if let Some(i) = try_round(arms, start) {
+        return Some(i);
+    }
+    if default {
+        return None;
+    }
+    // Step 2 of the crate's waiting path: spin briefly (backoff, then a few yields) before
+    // paying for linking into every list and parking, as a single blocking call does with
+    // the default policy; a partner a few hundred nanoseconds away is caught here.
+    // Loom builds skip it: it only repeats step 1, and without it every model execution
+    // reaches the linking and parking protocol, which is what the models are for.
+    let mut backoff = crate::wait::Backoff::new();
+    while !cfg!(lockgate_loom) && !backoff.is_completed() {
+        backoff.snooze();
         if let Some(i) = try_round(arms, start) {
             return Some(i);
         }
-        if default || deadline.is_some_and(sync::deadline_passed) {
+        if gave_up() {
+            return None;
+        }
+    }
+    loop {
+        // The clock is read before the round, so a deadline that passed before it is seen
+        // by the round too (a context's arm fires) and only a round that ran after the
+        // caller's deadline ends the select empty-handed.
+        let expired = gave_up();
+        if let Some(i) = try_round(arms, start) {
+            return Some(i);
+        }
+        if expired {
             return None;
         }
         let mut guard = UnlinkOnUnwind {
@@ -328,12 +363,16 @@ pub fn run_blocking<L: ArmList>(
             }
             Err(()) => {
                 guard.linked = false;
+                // Two selects on the two ends of one rendezvous channel can each see the
+                // other ready and both abort; a short random pause breaks the symmetry.
+                for _ in 0..random_start(64) {
+                    sync::spin_loop();
+                }
                 continue;
             }
             Ok(None) => {}
         }
         // Step 5.
-        let mut timed_out = false;
         loop {
             // SeqCst: pairs with a peer's claim CAS, which it follows with the node's
             // completion and the unpark.
@@ -343,20 +382,16 @@ pub fn run_blocking<L: ArmList>(
                 break;
             }
             if sync::park_until(deadline) {
-                timed_out = true;
-                break;
+                break; // a deadline: the next round is the last look (or a context's arm)
             }
         }
-        // Step 6.
-        guard.linked = false;
+        // Step 6. The guard stays armed until every arm is unlinked: unlinking drops wakers
+        // (user code), and a panic there must not leave a node pointing at `token`.
         let committed = abort_and_unlink(guard.arms, &token);
+        guard.linked = false;
         drop(guard);
         if committed.is_some() {
             return committed;
-        }
-        if timed_out {
-            // One last look, so that what became ready in time is not missed.
-            return try_round(arms, start);
         }
     }
 }
@@ -389,7 +424,13 @@ pub struct SelectFuture<'a, L: ArmList> {
 
 impl<'a, L: ArmList> SelectFuture<'a, L> {
     /// A select over `arms`.
-    pub fn new(arms: &'a mut L, otherwise: Otherwise) -> Self {
+    ///
+    /// # Safety
+    /// The arms must not move, and must not be used, until the future has been dropped:
+    /// while it waits, their nodes are linked in the channels' lists, and only the future's
+    /// `Drop` unlinks them (a future that is leaked would leave them linked). The macro
+    /// keeps the arms in a local it never moves and awaits the future in place.
+    pub unsafe fn new(arms: &'a mut L, otherwise: Otherwise) -> Self {
         assert!(
             L::LEN > 0 || otherwise == Otherwise::Default,
             "select! with no arms and no default would wait forever"
@@ -416,8 +457,12 @@ impl<L: ArmList> Future for SelectFuture<'_, L> {
             return Poll::Ready(None);
         }
         if this.linked {
+            // `linked` is cleared only once every arm is unlinked: unlinking drops wakers
+            // (user code), and if one panics, `Drop` must still unlink the rest before the
+            // token they point at is freed.
+            let committed = abort_and_unlink(this.arms, &this.token);
             this.linked = false;
-            if let Some(k) = abort_and_unlink(this.arms, &this.token) {
+            if let Some(k) = committed {
                 return Poll::Ready(Some(k));
             }
         }
@@ -450,6 +495,10 @@ impl<L: ArmList> Drop for SelectFuture<'_, L> {
         if self.linked {
             if let Some(k) = abort_and_unlink(self.arms, &self.token) {
                 self.arms.arm(k).abandon();
+            }
+            // Notifications the unlinked arms hold go to the next waiters of their lists.
+            for i in 0..L::LEN {
+                self.arms.arm(i).pass_on();
             }
         }
     }
