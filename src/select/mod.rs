@@ -96,7 +96,7 @@ pub fn empty_select() -> ! {
 pub use run::{run_blocking, Arm, ArmList, Otherwise, SelectFuture};
 
 /// Waits until one of several operations can complete, completes it, and runs its arm: Go's
-/// `select`. See the [module docs](crate::select) for the arms and guarantees.
+/// `select`. See the [module docs](mod@crate::select) for the arms and guarantees.
 ///
 /// Arms are separated by commas (a comma after a block is optional); `default` comes last.
 ///

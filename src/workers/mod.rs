@@ -3,7 +3,7 @@
 //!
 //! A job goes through one bounded lockgate channel, so a full queue pushes back on
 //! submitters and idle workers park (no CPU when idle). `submit` returns a
-//! [`Promise`](crate::future::Promise) of the job's result; a panic becomes the promise's error
+//! [`Promise`] of the job's result; a panic becomes the promise's error
 //! and the worker lives on. An elastic pool grows on submit when no worker is idle, or more
 //! jobs wait than workers are idle (up to
 //! `max`) and shrinks when a worker has been idle for `keep_alive` (down to `min`): no
