@@ -392,3 +392,72 @@ fn dropped_async_select_passes_its_notification_on() {
         assert_eq!(parked.join().unwrap(), Ok(4));
     }
 }
+
+/// `SelectRecv` over a run-time set: 8 producers on a mix of rendezvous and buffered
+/// channels, one consumer removing each channel as it ends; every value once, dropped once.
+#[test]
+fn select_recv_fan_in_over_a_vec() {
+    use lockgate::select::SelectRecv;
+    let _w = Watchdog::new("select_recv_fan_in_over_a_vec", 240);
+    const P: usize = 8;
+    const PER: usize = 2_000;
+    let drops = Arc::new(AtomicUsize::new(0));
+    let chans: Vec<_> = (0..P)
+        .map(|i| bounded::<(usize, DropCounter)>(i % 3))
+        .collect();
+    let producers: Vec<_> = chans
+        .iter()
+        .enumerate()
+        .map(|(p, (tx, _))| {
+            let (tx, drops) = (tx.clone(), drops.clone());
+            thread::spawn(move || {
+                for i in 0..PER {
+                    tx.send((p * PER + i, DropCounter::new(&drops))).unwrap();
+                }
+            })
+        })
+        .collect();
+    let receivers: Vec<_> = chans.into_iter().map(|(_, rx)| rx).collect(); // senders: producers'
+    let mut sel = SelectRecv::new();
+    for rx in &receivers {
+        sel.recv(rx);
+    }
+    assert_eq!(sel.len(), P);
+    let mut got = Vec::new();
+    while !sel.is_empty() {
+        match sel.select() {
+            (_, Ok((v, _d))) => got.push(v),
+            (i, Err(_)) => sel.remove(i), // that producer is done and its channel drained
+        }
+    }
+    for h in producers {
+        h.join().unwrap();
+    }
+    got.sort_unstable();
+    assert_eq!(got, (0..P * PER).collect::<Vec<_>>());
+    assert_eq!(drops.load(Ordering::SeqCst), P * PER);
+    assert!(sel.try_select().is_none());
+}
+
+#[test]
+fn select_recv_timeout_remove_and_empty() {
+    use lockgate::select::SelectRecv;
+    let (_t1, r1) = bounded::<u32>(1);
+    let (t2, r2) = bounded::<u32>(1);
+    let mut sel = SelectRecv::new();
+    let (a, b) = (sel.recv(&r1), sel.recv(&r2));
+    assert_eq!((a, b), (0, 1));
+    let start = Instant::now();
+    assert!(sel.select_timeout(Duration::from_millis(20)).is_none());
+    assert!(start.elapsed() >= Duration::from_millis(20));
+    t2.send(5).unwrap();
+    sel.remove(b); // a removed receiver is not selected, and `a` keeps its index
+    assert!(sel.try_select().is_none());
+    assert_eq!(r2.try_recv(), Ok(5)); // untouched
+    t2.send(6).unwrap();
+    let c = sel.recv(&r2);
+    assert_eq!(c, 2);
+    assert_eq!(sel.select(), (2, Ok(6)));
+    let empty = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sel.remove(b)));
+    assert!(empty.is_err(), "removing twice panics");
+}

@@ -1,5 +1,5 @@
 //! The `select!` checker: byte-driven sequences of channel operations and selects of several
-//! shapes (with and without `default`) over three buffered channels and a context, against a
+//! shapes (with and without `default`, and the run-time `SelectRecv`) over three buffered channels and a context, against a
 //! model of each channel's contents. For each select the model says which arms were ready;
 //! the checker asserts that the arm that fired was one of them (or `default`, only when none
 //! was), that its outcome matches the model, and that every other channel is untouched.
@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use lockgate::channel::{bounded, Receiver, Sender, TryRecvError};
 use lockgate::context::{CancelHandle, Context, ContextError};
 use lockgate::select;
+use lockgate::select::SelectRecv;
 
 /// One channel and its model.
 struct Chan {
@@ -119,6 +120,21 @@ pub fn check_select(data: &[u8]) {
             },
             // Selects of four shapes; the blocking ones without `default` run only when the
             // model says an arm is ready (otherwise they would wait, correctly, forever).
+            4 if arg % 2 == 1 => {
+                // The run-time form: SelectRecv over the same two receivers.
+                let ready = [ch[0].recv_ready(), ch[1].recv_ready()];
+                let got = {
+                    let mut sel = SelectRecv::new();
+                    sel.recv(&ch[0].rx);
+                    sel.recv(&ch[1].rx);
+                    sel.try_select()
+                };
+                let fired: Fired = got.map(|(k, r)| {
+                    ch[k].check_recv(r);
+                    k
+                });
+                check_fired(fired, &ready);
+            }
             4 => {
                 let ready = [ch[0].recv_ready(), ch[1].recv_ready()];
                 let fired: Fired = select! {

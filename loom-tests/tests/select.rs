@@ -116,3 +116,30 @@ fn select_meets_select_on_rendezvous() {
         drop(tb);
     });
 }
+
+/// The run-time form, `SelectRecv`, over two buffered channels racing their senders: the
+/// same protocol, so the same outcome (one receive, the other value still queued).
+#[test]
+fn select_recv_racing_two_senders() {
+    model(2, || {
+        let (ta, ra) = bounded::<u32>(1);
+        let (tb, rb) = bounded::<u32>(1);
+        let (ra2, rb2) = (ra.clone(), rb.clone());
+        let sa = thread::spawn(move || ta.send(1).unwrap());
+        let sb = thread::spawn(move || tb.send(2).unwrap());
+        let sel = thread::spawn(move || {
+            let mut sel = lockgate::select::SelectRecv::new();
+            sel.recv(&ra2);
+            sel.recv(&rb2);
+            let (i, v) = sel.select();
+            (i, v.unwrap())
+        });
+        sa.join().unwrap();
+        sb.join().unwrap();
+        match sel.join().unwrap() {
+            (0, 1) => assert_eq!((ra.try_recv().ok(), rb.try_recv().ok()), (None, Some(2))),
+            (1, 2) => assert_eq!((ra.try_recv().ok(), rb.try_recv().ok()), (Some(1), None)),
+            other => panic!("fired {other:?}"),
+        }
+    });
+}

@@ -12,6 +12,9 @@
 //! | `default => ...` | no arm is ready right now (last arm) | |
 //! | `default(timeout) => ...` | no arm fired within `timeout` (blocking form only; last arm) | |
 //!
+//! For a set of receivers known only at run time (a fan-in over a `Vec<Receiver<T>>`), use
+//! [`SelectRecv`]: the same protocol and guarantees, with arms added and removed by index.
+//!
 //! A timer is a receive: `recv(lockgate::time::after(d)) -> _ => ...` is Go's
 //! `case <-time.After(d):`. Channel expressions and send values are evaluated once, on entry,
 //! as in Go; the value of a send arm that does not fire is dropped with the select.
@@ -83,7 +86,10 @@
 //! assert!(idle);
 //! ```
 
+mod dynamic;
 mod run;
+
+pub use dynamic::SelectRecv;
 
 /// `select! {}`: Go blocks forever; this panics instead, which is easier to find.
 #[doc(hidden)]

@@ -91,20 +91,25 @@ pub trait Arm {
 #[doc(hidden)]
 pub trait ArmList {
     /// Number of arms.
-    const LEN: usize;
+    fn arm_count(&self) -> usize;
     /// Arm `i`.
     fn arm(&mut self, i: usize) -> &mut dyn Arm;
 }
 
 impl ArmList for () {
-    const LEN: usize = 0;
+    fn arm_count(&self) -> usize {
+        0
+    }
     fn arm(&mut self, _: usize) -> &mut dyn Arm {
         unreachable!("select arm index out of range")
     }
 }
 
 impl<A: Arm, R: ArmList> ArmList for (A, R) {
-    const LEN: usize = 1 + R::LEN;
+    #[inline]
+    fn arm_count(&self) -> usize {
+        1 + self.1.arm_count()
+    }
     #[inline]
     fn arm(&mut self, i: usize) -> &mut dyn Arm {
         if i == 0 {
@@ -148,14 +153,15 @@ fn random_start(n: usize) -> usize {
 
 /// Step 1: every arm's attempt, from `start`. On a win, notifications held by the arms not
 /// attempted are passed on.
-fn try_round<L: ArmList>(arms: &mut L, start: usize) -> Option<usize> {
-    for k in 0..L::LEN {
-        let i = (start + k) % L::LEN;
+fn try_round<L: ArmList + ?Sized>(arms: &mut L, start: usize) -> Option<usize> {
+    let n = arms.arm_count();
+    for k in 0..n {
+        let i = (start + k) % n;
         let arm = arms.arm(i);
         if arm.attempt() {
             arm.forget_notification();
-            for j in k + 1..L::LEN {
-                arms.arm((start + j) % L::LEN).pass_on();
+            for j in k + 1..n {
+                arms.arm((start + j) % n).pass_on();
             }
             return Some(i);
         }
@@ -166,12 +172,13 @@ fn try_round<L: ArmList>(arms: &mut L, start: usize) -> Option<usize> {
 
 /// Unlinks every arm (`claimed`: the index a peer committed, if any), then passes on the
 /// notifications of every arm but `winner`.
-fn unlink_all<L: ArmList>(arms: &mut L, claimed: Option<usize>, winner: Option<usize>) {
-    for i in 0..L::LEN {
+fn unlink_all<L: ArmList + ?Sized>(arms: &mut L, claimed: Option<usize>, winner: Option<usize>) {
+    let n = arms.arm_count();
+    for i in 0..n {
         arms.arm(i).unlink(claimed == Some(i));
     }
     if let Some(w) = winner {
-        for i in (0..L::LEN).filter(|&i| i != w) {
+        for i in (0..n).filter(|&i| i != w) {
             arms.arm(i).pass_on();
         }
     }
@@ -188,7 +195,7 @@ fn claimed_arm(token: usize) -> Option<usize> {
 ///
 /// # Safety
 /// `arms` and `token` stay put until every arm is unlinked.
-unsafe fn link_and_check<L: ArmList>(
+unsafe fn link_and_check<L: ArmList + ?Sized>(
     arms: &mut L,
     token: &AtomicUsize,
     wake: &dyn Fn() -> Wake,
@@ -197,14 +204,15 @@ unsafe fn link_and_check<L: ArmList>(
     // Relaxed: nothing is linked yet, so no peer reads the token; the lists' locks
     // publish it with the nodes.
     token.store(SELECT_ABORTED, Ordering::Relaxed);
-    for i in 0..L::LEN {
+    let n = arms.arm_count();
+    for i in 0..n {
         // SAFETY: forwarded caller contract.
         unsafe { arms.arm(i).link(token, i, wake()) };
     }
     // Step 3: the unclaimable arms, now that their nodes are linked (each list's
     // registration ends with the event count's fence).
-    for k in 0..L::LEN {
-        let i = (start + k) % L::LEN;
+    for k in 0..n {
+        let i = (start + k) % n;
         let arm = arms.arm(i);
         if !arm.claimable() && arm.attempt() {
             unlink_all(arms, None, Some(i));
@@ -216,7 +224,7 @@ unsafe fn link_and_check<L: ArmList>(
     // has parked before our re-check looks, or sees the token open and claims it.
     token.store(SELECT_OPEN, Ordering::SeqCst);
     let mut ready = false;
-    for i in 0..L::LEN {
+    for i in 0..n {
         let arm = arms.arm(i);
         if arm.claimable() && arm.ready(token) {
             ready = true;
@@ -246,13 +254,13 @@ unsafe fn link_and_check<L: ArmList>(
 
 /// Unlinks every arm if the blocking select is left by a panic (an arm's attempt can run a
 /// peer's waker, which is user code).
-struct UnlinkOnUnwind<'a, L: ArmList> {
+struct UnlinkOnUnwind<'a, L: ArmList + ?Sized> {
     arms: &'a mut L,
     linked: bool,
     token: &'a AtomicUsize,
 }
 
-impl<L: ArmList> Drop for UnlinkOnUnwind<'_, L> {
+impl<L: ArmList + ?Sized> Drop for UnlinkOnUnwind<'_, L> {
     fn drop(&mut self) {
         if self.linked {
             // A value a peer already handed to an arm goes on to the next receiver; the
@@ -266,7 +274,7 @@ impl<L: ArmList> Drop for UnlinkOnUnwind<'_, L> {
 
 /// Stops waiting and unlinks every arm. Returns the arm a peer committed first, if one did;
 /// that arm has then fired.
-fn abort_and_unlink<L: ArmList>(arms: &mut L, token: &AtomicUsize) -> Option<usize> {
+fn abort_and_unlink<L: ArmList + ?Sized>(arms: &mut L, token: &AtomicUsize) -> Option<usize> {
     let committed = match token.compare_exchange(
         SELECT_OPEN,
         SELECT_ABORTED,
@@ -287,12 +295,13 @@ fn abort_and_unlink<L: ArmList>(arms: &mut L, token: &AtomicUsize) -> Option<usi
 ///
 /// With no arms, no `default` and no deadline, it would wait forever: it panics instead.
 #[doc(hidden)]
-pub fn run_blocking<L: ArmList>(
+pub fn run_blocking<L: ArmList + ?Sized>(
     arms: &mut L,
     default: bool,
     deadline: Option<Instant>,
 ) -> Option<usize> {
-    if L::LEN == 0 {
+    let n = arms.arm_count();
+    if n == 0 {
         assert!(
             default || deadline.is_some(),
             "select! with no arms and no default would block forever"
@@ -304,13 +313,13 @@ pub fn run_blocking<L: ArmList>(
     }
     // Loom builds: this thread may get stray unparks from now on (see `sync::Mutex`).
     let _yielding = sync::YieldingLocks::enter();
-    let start = random_start(L::LEN);
+    let start = random_start(n);
     // `deadline` is the caller's (`default(timeout)`): passing it ends the select. The arms'
     // own deadlines (a context's) only bound the park: such an arm fires by its attempt
     // once its deadline has passed, so the select never gives up on their account.
     let user_deadline = deadline;
     let gave_up = || user_deadline.is_some_and(sync::deadline_passed);
-    let deadline = (0..L::LEN)
+    let deadline = (0..n)
         .filter_map(|i| arms.arm(i).deadline())
         .chain(user_deadline)
         .min();
@@ -377,7 +386,7 @@ pub fn run_blocking<L: ArmList>(
             // SeqCst: pairs with a peer's claim CAS, which it follows with the node's
             // completion and the unpark.
             if token.load(Ordering::SeqCst) != SELECT_OPEN
-                || (0..L::LEN).any(|i| guard.arms.arm(i).woken())
+                || (0..n).any(|i| guard.arms.arm(i).woken())
             {
                 break;
             }
@@ -431,12 +440,13 @@ impl<'a, L: ArmList> SelectFuture<'a, L> {
     /// `Drop` unlinks them (a future that is leaked would leave them linked). The macro
     /// keeps the arms in a local it never moves and awaits the future in place.
     pub unsafe fn new(arms: &'a mut L, otherwise: Otherwise) -> Self {
+        let n = arms.arm_count();
         assert!(
-            L::LEN > 0 || otherwise == Otherwise::Default,
+            n > 0 || otherwise == Otherwise::Default,
             "select! with no arms and no default would wait forever"
         );
         SelectFuture {
-            start: if L::LEN == 0 { 0 } else { random_start(L::LEN) },
+            start: if n == 0 { 0 } else { random_start(n) },
             arms,
             otherwise,
             token: AtomicUsize::new(SELECT_ABORTED),
@@ -453,7 +463,7 @@ impl<L: ArmList> Future for SelectFuture<'_, L> {
         // SAFETY: `token` is never moved out of the pinned future; the other fields are not
         // structurally pinned.
         let this = unsafe { self.get_unchecked_mut() };
-        if L::LEN == 0 {
+        if this.arms.arm_count() == 0 {
             return Poll::Ready(None);
         }
         if this.linked {
@@ -497,7 +507,7 @@ impl<L: ArmList> Drop for SelectFuture<'_, L> {
                 self.arms.arm(k).abandon();
             }
             // Notifications the unlinked arms hold go to the next waiters of their lists.
-            for i in 0..L::LEN {
+            for i in 0..self.arms.arm_count() {
                 self.arms.arm(i).pass_on();
             }
         }
@@ -507,7 +517,7 @@ impl<L: ArmList> Drop for SelectFuture<'_, L> {
 impl<L: ArmList> core::fmt::Debug for SelectFuture<'_, L> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SelectFuture")
-            .field("arms", &L::LEN)
+            .field("arms", &self.arms.arm_count())
             .field("linked", &self.linked)
             .finish()
     }
