@@ -24,6 +24,16 @@ fn unlink_hint<T>(list: &crate::wait::WaitList<Option<T>>, node: &Waiter<Option<
     }
 }
 
+/// The receivers' wait list of a flavour whose receive arm is only woken, never claimed
+/// (buffered and unbounded); `None` for the rendezvous flavour.
+fn hint_list<T>(flavor: &Flavor<T>) -> Option<&crate::wait::WaitList<Option<T>>> {
+    match flavor {
+        Flavor::Array(a) => Some(a.recv_waiters()),
+        Flavor::List(l) => Some(l.recv_waiters()),
+        Flavor::Zero(_) => None,
+    }
+}
+
 /// A receive arm: `recv(rx) -> msg => ...`. Its outcome is what [`Receiver::recv`] returns.
 #[doc(hidden)]
 pub struct RecvArm<'a, T> {
@@ -93,11 +103,12 @@ impl<T> Arm for RecvArm<'_, T> {
 
     unsafe fn link(&mut self, token: &AtomicUsize, index: usize, wake: Wake) {
         match &self.rx.shared.flavor {
-            // SAFETY: the arm does not move until `unlink` (caller contract); the node is
-            // idle (never linked, or unlinked by `unlink`).
-            Flavor::Array(a) => unsafe { a.recv_waiters().register(&self.node, wake) },
-            // SAFETY: as above.
-            Flavor::List(l) => unsafe { l.recv_waiters().register(&self.node, wake) },
+            Flavor::Array(_) | Flavor::List(_) => {
+                let list = hint_list(&self.rx.shared.flavor).expect("a hint-only flavour");
+                // SAFETY: the arm does not move until `unlink` (caller contract); the node is
+                // idle (never linked, or unlinked by `unlink`).
+                unsafe { list.register(&self.node, wake) }
+            }
             Flavor::Zero(z) => {
                 // SAFETY: idle node; `token` outlives the linking (caller contract).
                 unsafe { self.node.set_claim(token, index) };
@@ -117,8 +128,10 @@ impl<T> Arm for RecvArm<'_, T> {
             return;
         }
         match &self.rx.shared.flavor {
-            Flavor::Array(a) => self.notified |= unlink_hint(a.recv_waiters(), &self.node),
-            Flavor::List(l) => self.notified |= unlink_hint(l.recv_waiters(), &self.node),
+            Flavor::Array(_) | Flavor::List(_) => {
+                let list = hint_list(&self.rx.shared.flavor).expect("a hint-only flavour");
+                self.notified |= unlink_hint(list, &self.node);
+            }
             Flavor::Zero(z) => {
                 // SAFETY: linked by `link_recv` above.
                 let v = unsafe { z.unlink_recv(&self.node) };
@@ -142,10 +155,8 @@ impl<T> Arm for RecvArm<'_, T> {
 
     fn pass_on(&mut self) {
         if core::mem::take(&mut self.notified) {
-            match &self.rx.shared.flavor {
-                Flavor::Array(a) => _ = a.recv_waiters().notify_one(),
-                Flavor::List(l) => _ = l.recv_waiters().notify_one(),
-                Flavor::Zero(_) => {}
+            if let Some(list) = hint_list(&self.rx.shared.flavor) {
+                list.notify_one();
             }
         }
     }
