@@ -199,6 +199,14 @@ macro_rules! queue_tests {
                 stress(1, 3, 3, 5_000, 0);
             }
 
+            /// More threads than a small ring has cells: SCQ's threshold argument assumes no
+            /// more, and late threshold subtractions once locked such a ring up for good.
+            #[test]
+            fn stress_small_capacity_many_threads() {
+                stress(1, 8, 8, 1_500, 0);
+                stress(2, 6, 6, 1_500, 0);
+            }
+
             #[test]
             fn stress_dropped_non_empty() {
                 stress(16, 3, 2, 5_000, 10);

@@ -138,3 +138,44 @@ fn ring_pop_into_vs_pop_and_push() {
         assert!(batch.windows(2).all(|w| w[0] < w[1]), "batch out of order");
     });
 }
+
+/// ScqQueue's threshold re-arm rule (`rearm_if_published` in src/queue/scq.rs): with more
+/// threads than a ring of capacity 1 has cells, failed dequeues that subtract from the
+/// threshold after an enqueue re-armed it must never hide the slot number or the value that
+/// enqueue published. Main plus three threads; after they finish, nothing is in flight, so
+/// the queue must behave exactly: a value inside comes out, and an empty queue takes a push.
+#[test]
+fn scq_late_subtractions_never_lock_up() {
+    model(3, || {
+        let q = Arc::new(ScqQueue::new(1));
+        q.push(1u32).unwrap();
+        let popper = {
+            let q = q.clone();
+            thread::spawn(move || q.pop())
+        };
+        let pushers: Vec<_> = (2..=3u32)
+            .map(|v| {
+                let q = q.clone();
+                thread::spawn(move || q.push(v).is_ok().then_some(v))
+            })
+            .collect();
+        let mine = q.push(4).is_ok().then_some(4u32);
+        let mut accepted: Vec<u32> = vec![1];
+        accepted.extend(mine);
+        for p in pushers {
+            accepted.extend(p.join().unwrap());
+        }
+        let mut out: Vec<u32> = popper.join().unwrap().into_iter().collect();
+        // Quiescent now: at most one value is inside, and it must come out.
+        let inside = q.len();
+        assert!(inside <= 1);
+        out.extend(q.pop());
+        assert_eq!(out.len(), accepted.len(), "a value is stuck or was lost");
+        assert!(q.is_empty());
+        assert_eq!(q.push(5), Ok(()), "an empty queue refused a push");
+        assert_eq!(q.pop(), Some(5));
+        accepted.sort_unstable();
+        out.sort_unstable();
+        assert_eq!(accepted, out);
+    });
+}

@@ -26,6 +26,16 @@
 //! dequeuer that skipped past an occupied cell of an older cycle, so that a late enqueuer of
 //! that cycle does not publish into a position the dequeuers have already passed.
 //!
+//! One departure from the paper. SCQ's threshold argument assumes no more threads than ring
+//! cells: a failing dequeuer subtracts from the threshold only after it decided it failed, so
+//! with many threads enough subtractions decided before an enqueue re-armed the threshold can
+//! land after it and leave it negative while that enqueue's number sits in the ring. A
+//! negative threshold is therefore not final here: a dequeuer that finds it spent looks at the
+//! cells of positions `tail - 1` and `head`, and if either holds a number of its position's
+//! cycle it re-arms the threshold and goes on (`IndexRing::rearm_if_published` argues why this
+//! is exact once operations stop, and why it cannot reopen the livelock the threshold exists
+//! to prevent).
+//!
 //! Consecutive positions are spread over different cache lines (`remap`) so that threads
 //! working on neighbouring positions do not share a line.
 //!
@@ -45,6 +55,15 @@ use crossbeam_utils::CachePadded;
 
 use crate::sync::{AtomicI64, AtomicU64, Ordering::SeqCst, UnsafeCell};
 use crate::wait::Backoff;
+
+/// A named pause point for the schedule tests at the bottom of this file; compiled to nothing
+/// outside them.
+macro_rules! pause {
+    ($point:ident) => {
+        #[cfg(all(test, not(lockgate_loom)))]
+        tests::pause::at(tests::pause::Point::$point);
+    };
+}
 
 /// Positions per 64-byte cache line in an index ring (cells are 8 bytes).
 const CELLS_PER_LINE_LOG2: u32 = 3;
@@ -139,6 +158,7 @@ impl IndexRing {
     fn enqueue(&self, index: u64) {
         loop {
             let t = self.tail.fetch_add(1, SeqCst);
+            pause!(AfterTailFetchAdd);
             let tc = self.cycle_of_pos(t);
             let cell = &self.cells[self.remap(t)];
             let mut e = cell.load(SeqCst);
@@ -176,7 +196,7 @@ impl IndexRing {
 
     /// Removes the oldest number, or returns `None` if the ring is empty.
     fn dequeue(&self) -> Option<u64> {
-        if self.threshold.load(SeqCst) < 0 {
+        if self.threshold.load(SeqCst) < 0 && !self.rearm_if_published() {
             return None;
         }
         // A check that writes nothing: if no enqueuer has taken a position at or past `head`,
@@ -188,6 +208,7 @@ impl IndexRing {
         if self.tail.load(SeqCst) <= h {
             return None;
         }
+        pause!(AfterPrecheck);
         loop {
             let h = self.head.fetch_add(1, SeqCst);
             let hc = self.cycle_of_pos(h);
@@ -220,13 +241,72 @@ impl IndexRing {
             let t = self.tail.load(SeqCst);
             if t <= h + 1 {
                 self.catchup(t, h + 1);
+                pause!(BeforeLateSub);
+                // This subtraction may land after an enqueue re-armed the threshold (it was
+                // decided before); that is what `rearm_if_published` repairs.
                 self.threshold.fetch_sub(1, SeqCst);
                 return None;
             }
-            if self.threshold.fetch_sub(1, SeqCst) <= 0 {
+            if self.threshold.fetch_sub(1, SeqCst) <= 0 && !self.rearm_if_published() {
                 return None;
             }
         }
+    }
+
+    /// Called when the threshold is spent: re-arms it and returns `true` if the ring visibly
+    /// holds a number that no dequeuer has reached yet, else returns `false` (the ring may be
+    /// reported empty).
+    ///
+    /// Why it exists. The threshold counts failed dequeues since the last enqueue, but a
+    /// failing dequeuer subtracts *after* deciding it failed, so subtractions decided before
+    /// an enqueue re-armed the threshold can land after it. With more threads than the ring
+    /// has cells (SCQ's bound assumes no more), enough of them drive a fresh threshold below
+    /// zero while the enqueued number sits in the ring, and before this check a negative
+    /// threshold was final: `push` failed and `pop` found nothing forever.
+    ///
+    /// The check. Read `head`, then `tail`; if `tail > head`, look at the cells of positions
+    /// `tail - 1` and `head`: a cell holding a number of its position's own cycle is a
+    /// published number whose dequeuer has not taken it. Then set the threshold to at least
+    /// `tail - head`, enough failures to walk from `head` to `tail - 1`.
+    ///
+    /// Why it is exact when no operation on this ring is in flight: `tail` only grows by an
+    /// enqueuer's `fetch_add` or by `catchup`, which never sets it above `head`; so `tail >
+    /// head` means the last write was an enqueuer's `fetch_add` of position `tail - 1`, and an
+    /// enqueuer that finished without fetching again published its number there. No dequeuer
+    /// has fetched that position (`head <= tail - 1`), so the number is still in the cell.
+    /// Conversely `tail <= head` means every position an enqueuer took has had a dequeuer:
+    /// the ring is empty. Hence no quiescent ring can stay stuck, whichever ring (`free` or
+    /// `used`) and whichever direction (a free slot hidden from `push`, a value from `pop`).
+    ///
+    /// Why it cannot reopen the livelock the threshold prevents (a dequeuer leapfrogging an
+    /// enqueuer forever on an empty ring): a re-arm needs a published number at a position
+    /// at or past the `head` it read. The re-arming dequeuer then advances `head` with every
+    /// failed attempt, so after finitely many attempts that position has a dequeuer, which
+    /// takes the number; to re-arm again it needs another number published past the new
+    /// `head`, i.e. another completed enqueue. A dequeue call can thus loop forever only
+    /// while other calls keep completing: lock-free, as SCQ is. In the leapfrog itself no
+    /// number gets published, so no re-arm happens and the threshold still ends it.
+    fn rearm_if_published(&self) -> bool {
+        let h = self.head.load(SeqCst);
+        let t = self.tail.load(SeqCst);
+        if t <= h {
+            return false;
+        }
+        let published = |pos: u64| {
+            let e = self.cells[self.remap(pos)].load(SeqCst);
+            self.cycle_of_cell(e) == self.cycle_of_pos(pos) && self.index_of(e) != self.bottom()
+        };
+        if !published(t - 1) && !published(h) {
+            return false;
+        }
+        // `t - h` is at most the positions ever taken, far below `i64::MAX`.
+        let budget = self.reset_threshold().max((t - h) as i64);
+        #[cfg(not(lockgate_loom))]
+        self.threshold.store(budget, SeqCst);
+        // Under loom a swap, for the reason given in `reset_threshold_now`.
+        #[cfg(lockgate_loom)]
+        self.threshold.swap(budget, SeqCst);
+        true
     }
 
     /// Pulls `tail` up to `head` after dequeuers overshot it, so enqueuers skip dead positions.
@@ -404,5 +484,209 @@ impl<T> fmt::Debug for ScqQueue<T> {
             .field("len", &self.len())
             .field("capacity", &self.capacity())
             .finish()
+    }
+}
+
+#[cfg(all(test, not(lockgate_loom)))]
+mod tests {
+    use super::ScqQueue;
+    use pause::{Gate, Point};
+    use std::sync::Arc;
+    use std::thread;
+
+    /// Pause points that a test arms per thread: a thread reaching the next point on its list
+    /// reports it and waits for the test's go-ahead, so a test can force one interleaving.
+    pub(super) mod pause {
+        use std::cell::RefCell;
+        use std::sync::mpsc::{channel, Receiver, Sender};
+
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub(crate) enum Point {
+            /// In `IndexRing::enqueue`, right after taking a position from `tail`.
+            AfterTailFetchAdd,
+            /// In `IndexRing::dequeue`, after the empty pre-check passed, before `head`.
+            AfterPrecheck,
+            /// In a failed dequeue, after `catchup`, before its threshold subtraction.
+            BeforeLateSub,
+        }
+
+        struct Armed {
+            points: Vec<Point>,
+            arrived: Sender<Point>,
+            go: Receiver<()>,
+        }
+
+        thread_local! {
+            static ARMED: RefCell<Option<Armed>> = const { RefCell::new(None) };
+        }
+
+        /// The test's end of one thread's pause points.
+        pub(crate) struct Gate {
+            arrived: Receiver<Point>,
+            go: Sender<()>,
+        }
+
+        impl Gate {
+            /// Arms `points` (in the order the thread will reach them) on the calling thread.
+            pub(crate) fn arm(points: &[Point]) -> Gate {
+                let (arrived_tx, arrived) = channel();
+                let (go, go_rx) = channel();
+                ARMED.with(|a| {
+                    *a.borrow_mut() = Some(Armed {
+                        points: points.iter().rev().copied().collect(),
+                        arrived: arrived_tx,
+                        go: go_rx,
+                    })
+                });
+                Gate { arrived, go }
+            }
+
+            /// Waits until the thread stands at `point`.
+            pub(crate) fn reached(&self, point: Point) {
+                let at = self
+                    .arrived
+                    .recv_timeout(std::time::Duration::from_secs(10))
+                    .expect("the thread never reached its pause point");
+                assert_eq!(at, point, "the thread paused at another point");
+            }
+
+            /// Lets the thread go on from where it stands.
+            pub(crate) fn release(&self) {
+                self.go.send(()).unwrap();
+            }
+        }
+
+        pub(crate) fn at(point: Point) {
+            ARMED.with(|a| {
+                let mut a = a.borrow_mut();
+                let Some(armed) = a.as_mut() else { return };
+                if armed.points.last() != Some(&point) {
+                    return;
+                }
+                armed.points.pop();
+                armed.arrived.send(point).unwrap();
+                armed.go.recv().unwrap();
+            })
+        }
+    }
+
+    /// Runs `f` on a new thread with `points` armed; returns the test's gate and the handle.
+    fn paused<R: Send + 'static>(
+        points: &'static [Point],
+        f: impl FnOnce() -> R + Send + 'static,
+    ) -> (Gate, thread::JoinHandle<R>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = thread::spawn(move || {
+            tx.send(Gate::arm(points)).unwrap();
+            f()
+        });
+        (rx.recv().unwrap(), handle)
+    }
+
+    /// The lock-up of late threshold subtractions, forced step by step at capacity 1
+    /// (threshold re-armed to `3n - 1 = 2`):
+    ///
+    /// 1. A pop takes the value and pauses right after taking a `free` position (tail 3 -> 4)
+    ///    for the slot number it gives back.
+    /// 2. Three pushes pass the empty pre-check on `free` (head 3 < tail 4) and pause.
+    /// 3. One after another they take positions 3, 4 and 5 from `head`, close those cells,
+    ///    pull `tail` up to 6 and pause before subtracting from the threshold.
+    /// 4. The pop's enqueue finds its cell closed, takes position 6 and publishes the slot
+    ///    number there; the threshold is still armed, so it is left as it is.
+    /// 5. The three late subtractions take the threshold from 2 to -1.
+    ///
+    /// Before the re-arm check, `free` then held the only slot number behind a negative
+    /// threshold, and every later push failed on an empty queue.
+    #[test]
+    fn late_threshold_subtractions_do_not_lock_up() {
+        let q = Arc::new(ScqQueue::new(1));
+        q.push(7u32).unwrap();
+
+        let popper = {
+            let q = q.clone();
+            paused(&[Point::AfterTailFetchAdd], move || q.pop())
+        };
+        popper.0.reached(Point::AfterTailFetchAdd);
+
+        let pushers: Vec<_> = (0..3u32)
+            .map(|i| {
+                let q = q.clone();
+                let pusher = paused(&[Point::AfterPrecheck, Point::BeforeLateSub], move || {
+                    q.push(100 + i)
+                });
+                pusher.0.reached(Point::AfterPrecheck);
+                pusher
+            })
+            .collect();
+        for (gate, _) in &pushers {
+            gate.release();
+            gate.reached(Point::BeforeLateSub);
+        }
+
+        popper.0.release();
+        assert_eq!(popper.1.join().unwrap(), Some(7));
+        for (gate, handle) in pushers {
+            gate.release();
+            // Each push ran while the only slot was held by the pop: it had to fail.
+            assert!(handle.join().unwrap().is_err());
+        }
+
+        assert_eq!(q.len(), 0);
+        assert_eq!(
+            q.push(8),
+            Ok(()),
+            "an empty queue of capacity 1 refused a push"
+        );
+        assert_eq!(q.pop(), Some(8));
+        assert_eq!(q.pop(), None);
+    }
+
+    /// The mirror case on the `used` ring: three pops fail late while a push publishes its
+    /// value, and the value must still come out.
+    #[test]
+    fn late_subtractions_do_not_strand_a_value() {
+        let q = Arc::new(ScqQueue::new(1));
+        // One value through, so `used` has been armed (a fresh ring starts at -1).
+        q.push(1u32).unwrap();
+        assert_eq!(q.pop(), Some(1));
+
+        let pusher = {
+            let q = q.clone();
+            paused(&[Point::AfterTailFetchAdd], move || q.push(9))
+        };
+        // The push takes the free slot (free ring: no pause point armed for its dequeue
+        // runs first), then pauses after taking a `used` position.
+        pusher.0.reached(Point::AfterTailFetchAdd);
+
+        let poppers: Vec<_> = (0..3)
+            .map(|_| {
+                let q = q.clone();
+                let popper = paused(&[Point::AfterPrecheck, Point::BeforeLateSub], move || {
+                    q.pop()
+                });
+                popper.0.reached(Point::AfterPrecheck);
+                popper
+            })
+            .collect();
+        for (gate, _) in &poppers {
+            gate.release();
+            gate.reached(Point::BeforeLateSub);
+        }
+
+        pusher.0.release();
+        assert_eq!(pusher.1.join().unwrap(), Ok(()));
+        for (gate, handle) in poppers {
+            gate.release();
+            assert_eq!(handle.join().unwrap(), None);
+        }
+
+        assert_eq!(q.len(), 1);
+        assert_eq!(
+            q.pop(),
+            Some(9),
+            "a value stayed in the queue where pop cannot see it"
+        );
+        assert_eq!(q.push(10), Ok(()));
+        assert_eq!(q.pop(), Some(10));
     }
 }
