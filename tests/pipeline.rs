@@ -254,3 +254,49 @@ fn errors_cross_every_kind_of_stage() {
         .unwrap();
     assert_eq!(sum, 10);
 }
+
+/// A cancellation or deadline racing the end of a short stream: the consumer gets either
+/// every item and then the end, or the cancellation; never a short stream reported as
+/// complete.
+#[test]
+fn stress_cancel_racing_the_end_never_reports_a_short_stream() {
+    let _w = Watchdog::new(
+        "stress_cancel_racing_the_end_never_reports_a_short_stream",
+        120,
+    );
+    let _g = serial();
+    let (mut complete, mut canceled) = (0, 0);
+    for i in 0..300u64 {
+        let n = 20 + i % 30;
+        let parent = if i % 2 == 0 {
+            Context::background()
+        } else {
+            Context::background().with_timeout(Duration::from_micros(50 + i % 400))
+        };
+        let (ctx, cancel) = parent.with_cancel();
+        let p = Pipeline::from_iter_ctx(0..n, &ctx)
+            .capacity((i % 3) as usize)
+            .map(|v| v + 1);
+        let p = if i % 4 < 2 {
+            p.par_map_ordered(2, |v| v)
+        } else {
+            p.fan_out(2, |v| v)
+        };
+        let canceller = thread::spawn(move || {
+            for _ in 0..(i % 50) {
+                thread::yield_now();
+            }
+            cancel.cancel();
+        });
+        match p.collect() {
+            Ok(v) => {
+                assert_eq!(v.len() as u64, n, "a short stream was reported complete");
+                complete += 1;
+            }
+            Err(PipelineError::Canceled(_)) => canceled += 1,
+            Err(e) => panic!("unexpected error {e}"),
+        }
+        canceller.join().unwrap();
+    }
+    eprintln!("{complete} complete, {canceled} cancelled");
+}

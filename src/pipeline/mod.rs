@@ -15,7 +15,11 @@
 //! code that blocks, such as a generator over another channel's blocking iterator, returns
 //! when that code does: the drop waits for it.) An error ends the
 //! pipeline with that error delivered to the consumer: a `try_map` stage's `Err`, or a panic
-//! in any stage ([`PipelineError`]), never a silent drop. Stages run on dedicated threads,
+//! in any stage ([`PipelineError`]), never a silent drop. The end of the stream is reported
+//! (`Ok(None)`) only when the generator reached the end of its iterator and every stage saw
+//! its input end normally; a stage stopped by the context marks the pipeline cut before it
+//! drops its sender, so a consumer that wakes to find the channels closed still reports
+//! [`PipelineError::Canceled`], even when the cancellation raced the last item. Stages run on dedicated threads,
 //! never on a pool's workers, so a stage waiting for input cannot starve a pool.
 //!
 //! [`fan_out`] and [`fan_in`] are also given on plain channels, as in the seed.
@@ -41,8 +45,9 @@ use core::fmt;
 use std::thread::JoinHandle;
 
 use crate::channel::{bounded, Receiver, RecvCtxError, Sender};
-use crate::context::{CancelHandle, Context};
+use crate::context::{CancelHandle, Context, ContextError};
 use crate::future::catch;
+use crate::sync::{AtomicBool, Ordering::SeqCst};
 
 pub use error::PipelineError;
 
@@ -54,11 +59,38 @@ pub const DEFAULT_CAPACITY: usize = 64;
 /// channels' slots small.
 type Msg<T> = Result<T, Box<PipelineError>>;
 
+/// What every stage of one pipeline shares: its context and its cut mark.
+#[derive(Clone)]
+pub(super) struct Run {
+    /// The pipeline's own context (a child of the caller's): cancelled on drop.
+    pub(super) ctx: Context,
+    /// Set by a stage thread that stops before its input ended normally (the context ended,
+    /// downstream left, or it passed an error on), *before* it drops its sender. Channel
+    /// disconnection publishes it: every sender drop releases the sender count, the last
+    /// one acquires it before it marks the channel disconnected, and the receiver that sees
+    /// that mark acquires it, so a consumer told "disconnected" sees this store. (Stages
+    /// further up reach the consumer through the same chain, stage by stage.) While clear, a
+    /// disconnected channel means every item went through; once set, it means the stream was
+    /// cut short.
+    cut: std::sync::Arc<AtomicBool>,
+}
+
+impl Run {
+    /// Marks the pipeline cut short (SeqCst: rare, and read only after a disconnect).
+    pub(super) fn cut(&self) {
+        self.cut.store(true, SeqCst);
+    }
+
+    fn is_cut(&self) -> bool {
+        self.cut.load(SeqCst)
+    }
+}
+
 /// The consumer end of a chain of stages. See the [module docs](self).
 pub struct Pipeline<T> {
     rx: Receiver<Msg<T>>,
-    /// The pipeline's own context (a child of the caller's): cancelled on drop.
-    ctx: Context,
+    /// The context and cut mark every stage shares.
+    run: Run,
     cancel: StdArcCancel,
     /// Every stage thread of the chain so far, joined on drop.
     threads: Vec<JoinHandle<()>>,
@@ -115,33 +147,19 @@ impl<T: Send + 'static> Pipeline<T> {
     {
         let (ctx, cancel) = ctx.with_cancel();
         let (tx, rx) = bounded(capacity);
-        let c = ctx.clone();
+        let run = Run {
+            ctx,
+            cut: std::sync::Arc::new(AtomicBool::new(false)),
+        };
+        let r = run.clone();
         let h = stage_thread(move || {
-            let mut it = match catch(|| iter.into_iter()) {
-                Ok(it) => it,
-                Err(p) => {
-                    let _ = send(&tx, Err(Box::new(PipelineError::from_promise(p))), &c);
-                    return;
-                }
-            };
-            loop {
-                match catch(|| it.next()) {
-                    Ok(Some(v)) => {
-                        if !send(&tx, Ok(v), &c) {
-                            return;
-                        }
-                    }
-                    Ok(None) => return,
-                    Err(p) => {
-                        let _ = send(&tx, Err(Box::new(PipelineError::from_promise(p))), &c);
-                        return;
-                    }
-                }
+            if !generate(iter, &tx, &r.ctx) {
+                r.cut();
             }
         });
         Pipeline {
             rx,
-            ctx,
+            run,
             cancel: std::sync::Arc::new(cancel),
             threads: vec![h],
             cap: capacity,
@@ -163,13 +181,17 @@ impl<T: Send + 'static> Pipeline<T> {
         F: Fn(T) -> Option<Result<U, PipelineError>> + Send + Sync + 'static,
     {
         assert!(workers >= 1, "a pipeline stage needs at least one worker");
-        self.extend(|input, ctx, cap| {
+        self.extend(|input, run, cap| {
             let (tx, rx) = bounded(cap);
             let f = std::sync::Arc::new(f);
             let threads = (0..workers)
                 .map(|_| {
-                    let (input, tx, f, ctx) = (input.clone(), tx.clone(), f.clone(), ctx.clone());
-                    stage_thread(move || run_stage(&input, &tx, &ctx, |v| f(v)))
+                    let (input, tx, f, run) = (input.clone(), tx.clone(), f.clone(), run.clone());
+                    stage_thread(move || {
+                        if !run_stage(&input, &tx, &run.ctx, |v| f(v)) {
+                            run.cut();
+                        }
+                    })
                 })
                 .collect();
             (rx, threads)
@@ -177,20 +199,20 @@ impl<T: Send + 'static> Pipeline<T> {
     }
 
     /// The pipeline continued by the stage `build` starts on this one's output (given the
-    /// input, the pipeline's context and the channel capacity; it returns the new output and
-    /// its threads). The stage threads so far move to the new handle, so dropping this one
+    /// input, the pipeline's context and cut mark, and the channel capacity; it returns the
+    /// new output and its threads; each thread that stops early marks the cut). The stage threads so far move to the new handle, so dropping this one
     /// cancels nothing.
     fn extend<U>(
         mut self,
-        build: impl FnOnce(Receiver<Msg<T>>, &Context, usize) -> (Receiver<Msg<U>>, Vec<JoinHandle<()>>),
+        build: impl FnOnce(Receiver<Msg<T>>, &Run, usize) -> (Receiver<Msg<U>>, Vec<JoinHandle<()>>),
     ) -> Pipeline<U> {
         let input = self.take_rx();
         let mut threads = core::mem::take(&mut self.threads);
-        let (rx, started) = build(input, &self.ctx, self.cap);
+        let (rx, started) = build(input, &self.run, self.cap);
         threads.extend(started);
         Pipeline {
             rx,
-            ctx: self.ctx.clone(),
+            run: self.run.clone(),
             cancel: self.cancel.clone(),
             threads,
             cap: self.cap,
@@ -249,16 +271,21 @@ impl<T: Send + 'static> Pipeline<T> {
         F: Fn(T) -> U + Send + Sync + 'static,
     {
         assert!(workers >= 1, "a pipeline stage needs at least one worker");
-        self.extend(|input, ctx, cap| ordered::par_map_ordered(input, workers, cap, ctx, f))
+        self.extend(|input, run, cap| ordered::par_map_ordered(input, workers, cap, run, f))
     }
 
     /// The next item; `Ok(None)` at the end; an error (a stage's failure or panic, or the
     /// context's end) once, after which the pipeline is over.
+    ///
+    /// `Ok(None)` means every item went through: the generator reached its end and every
+    /// stage saw its input end. If the context ends first, the result is
+    /// [`PipelineError::Canceled`] even when every stage has already stopped and the channel
+    /// this reads is closed.
     pub fn recv(&mut self) -> Result<Option<T>, PipelineError> {
         if self.ended {
             return Ok(None);
         }
-        match self.rx.recv_ctx(&self.ctx) {
+        match self.rx.recv_ctx(&self.run.ctx) {
             Ok(Ok(v)) => Ok(Some(v)),
             Ok(Err(e)) => {
                 self.ended = true;
@@ -266,6 +293,11 @@ impl<T: Send + 'static> Pipeline<T> {
             }
             Err(RecvCtxError::Disconnected) => {
                 self.ended = true;
+                if self.run.is_cut() {
+                    // A stage stopped early: the stream was cut short, not finished.
+                    let e = self.run.ctx.err().unwrap_or(ContextError::Canceled);
+                    return Err(PipelineError::Canceled(e));
+                }
                 Ok(None)
             }
             Err(RecvCtxError::Done(e)) => {
@@ -298,37 +330,66 @@ impl<T: Send + 'static> Pipeline<T> {
     }
 }
 
+/// The generator's loop: sends every item of `iter`. Returns `true` if the iterator ended
+/// and every item was sent; `false` if it stopped early (the context ended, downstream left,
+/// or the iterator panicked and the panic was passed on).
+fn generate<T, I: IntoIterator<Item = T>>(iter: I, tx: &Sender<Msg<T>>, ctx: &Context) -> bool {
+    let mut it = match catch(|| iter.into_iter()) {
+        Ok(it) => it,
+        Err(p) => {
+            let _ = send(tx, Err(Box::new(PipelineError::from_promise(p))), ctx);
+            return false;
+        }
+    };
+    loop {
+        match catch(|| it.next()) {
+            Ok(Some(v)) => {
+                if !send(tx, Ok(v), ctx) {
+                    return false;
+                }
+            }
+            Ok(None) => return true,
+            Err(p) => {
+                let _ = send(tx, Err(Box::new(PipelineError::from_promise(p))), ctx);
+                return false;
+            }
+        }
+    }
+}
+
 /// A stage's loop: read until the input ends, apply `f`, send what it returns. Stops on
 /// the first error (passing it on), when the context ends, or when downstream is gone.
+/// Returns `true` only if it stopped because its input ended normally.
 fn run_stage<T, U>(
     input: &Receiver<Msg<T>>,
     tx: &Sender<Msg<U>>,
     ctx: &Context,
     f: impl Fn(T) -> Option<Result<U, PipelineError>>,
-) {
+) -> bool {
     loop {
         let v = match input.recv_ctx(ctx) {
             Ok(Ok(v)) => v,
             Ok(Err(e)) => {
                 let _ = send(tx, Err(e), ctx);
-                return;
+                return false;
             }
-            Err(_) => return, // input over, or cancelled
+            Err(RecvCtxError::Disconnected) => return true,
+            Err(RecvCtxError::Done(_)) => return false,
         };
         match catch(|| f(v)) {
             Ok(None) => {}
             Ok(Some(Ok(out))) => {
                 if !send(tx, Ok(out), ctx) {
-                    return;
+                    return false;
                 }
             }
             Ok(Some(Err(e))) => {
                 let _ = send(tx, Err(Box::new(e)), ctx);
-                return;
+                return false;
             }
             Err(p) => {
                 let _ = send(tx, Err(Box::new(PipelineError::from_promise(p))), ctx);
-                return;
+                return false;
             }
         }
     }
@@ -416,3 +477,6 @@ pub fn fan_in<T: Send + 'static>(inputs: Vec<Receiver<T>>, capacity: usize) -> R
     }
     rx
 }
+
+#[cfg(all(test, not(lockgate_loom)))]
+mod tests;

@@ -2,14 +2,16 @@
 //! workers, a re-order stage releases results in input order. A semaphore of `2n` permits
 //! bounds the items in flight (taken by the dispatcher, given back as each result leaves in
 //! order), so one slow item holds back at most that many and memory stays bounded.
+//!
+//! Every thread that stops before its input ended normally marks the pipeline cut (see
+//! `Run`), so a consumer never takes a cancelled map for a finished one.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use super::{send, stage_thread, Msg, PipelineError};
-use crate::channel::{bounded, Receiver};
-use crate::context::Context;
+use super::{send, stage_thread, Msg, PipelineError, Run};
+use crate::channel::{bounded, Receiver, RecvCtxError};
 use crate::future::catch;
 use crate::semaphore::Semaphore;
 
@@ -17,7 +19,7 @@ pub(super) fn par_map_ordered<T, U, F>(
     input: Receiver<Msg<T>>,
     workers: usize,
     capacity: usize,
-    ctx: &Context,
+    run: &Run,
     f: F,
 ) -> (Receiver<Msg<U>>, Vec<JoinHandle<()>>)
 where
@@ -34,28 +36,31 @@ where
 
     // Dispatcher: numbers items, waits for a window permit, hands them out.
     {
-        let (ctx, window, done_tx) = (ctx.clone(), window.clone(), done_tx.clone());
+        let (run, window, done_tx) = (run.clone(), window.clone(), done_tx.clone());
         threads.push(stage_thread(move || {
+            let ctx = &run.ctx;
             let mut seq = 0u64;
             loop {
-                let item = match input.recv_ctx(&ctx) {
+                let item = match input.recv_ctx(ctx) {
                     Ok(m) => m,
-                    Err(_) => return, // input over, or cancelled
+                    Err(RecvCtxError::Disconnected) => return, // input over
+                    Err(RecvCtxError::Done(_)) => return run.cut(),
                 };
-                let Ok(permit) = window.acquire_ctx(&ctx) else {
-                    return;
+                let Ok(permit) = window.acquire_ctx(ctx) else {
+                    return run.cut();
                 };
                 permit.forget(); // given back by the re-order stage
-                let sent = match item {
-                    Ok(v) => work_tx.send_ctx((seq, v), &ctx).is_ok(),
+                match item {
+                    Ok(v) => {
+                        if work_tx.send_ctx((seq, v), ctx).is_err() {
+                            return run.cut();
+                        }
+                    }
                     // An upstream error takes its place in the order, then ends the stage.
                     Err(e) => {
-                        let _ = done_tx.send_ctx((seq, Err(e)), &ctx);
-                        return;
+                        let _ = done_tx.send_ctx((seq, Err(e)), ctx);
+                        return run.cut();
                     }
-                };
-                if !sent {
-                    return;
                 }
                 seq += 1;
             }
@@ -63,29 +68,40 @@ where
     }
     // Workers.
     for _ in 0..workers {
-        let (work_rx, done_tx, f, ctx) = (work_rx.clone(), done_tx.clone(), f.clone(), ctx.clone());
-        threads.push(stage_thread(move || {
-            while let Ok((i, v)) = work_rx.recv_ctx(&ctx) {
-                let out = catch(|| f(v)).map_err(|p| Box::new(PipelineError::from_promise(p)));
-                if done_tx.send_ctx((i, out), &ctx).is_err() {
-                    return;
-                }
+        let (work_rx, done_tx, f, run) = (work_rx.clone(), done_tx.clone(), f.clone(), run.clone());
+        threads.push(stage_thread(move || loop {
+            let (i, v) = match work_rx.recv_ctx(&run.ctx) {
+                Ok(job) => job,
+                Err(RecvCtxError::Disconnected) => return, // the dispatcher is done
+                Err(RecvCtxError::Done(_)) => return run.cut(),
+            };
+            let out = catch(|| f(v)).map_err(|p| Box::new(PipelineError::from_promise(p)));
+            if done_tx.send_ctx((i, out), &run.ctx).is_err() {
+                return run.cut();
             }
         }));
     }
     drop(done_tx);
     // Re-order stage.
     {
-        let ctx = ctx.clone();
+        let run = run.clone();
         threads.push(stage_thread(move || {
+            let ctx = &run.ctx;
             let mut pending: BTreeMap<u64, Msg<U>> = BTreeMap::new();
             let mut next = 0u64;
-            while let Ok((i, out)) = done_rx.recv_ctx(&ctx) {
+            loop {
+                let (i, out) = match done_rx.recv_ctx(ctx) {
+                    Ok(done) => done,
+                    // Every worker is done; a gap left in the order would mean one stopped
+                    // early, and it marked the cut already.
+                    Err(RecvCtxError::Disconnected) if pending.is_empty() => return,
+                    Err(_) => return run.cut(),
+                };
                 pending.insert(i, out);
                 while let Some(out) = pending.remove(&next) {
                     let stop = out.is_err();
-                    if !send(&out_tx, out, &ctx) || stop {
-                        return;
+                    if !send(&out_tx, out, ctx) || stop {
+                        return run.cut();
                     }
                     next += 1;
                     window.add_permits(1);

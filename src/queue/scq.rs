@@ -54,16 +54,7 @@ use core::mem::MaybeUninit;
 use crossbeam_utils::CachePadded;
 
 use crate::sync::{AtomicI64, AtomicU64, Ordering::SeqCst, UnsafeCell};
-use crate::wait::Backoff;
-
-/// A named pause point for the schedule tests at the bottom of this file; compiled to nothing
-/// outside them.
-macro_rules! pause {
-    ($point:ident) => {
-        #[cfg(all(test, not(lockgate_loom)))]
-        tests::pause::at(tests::pause::Point::$point);
-    };
-}
+use crate::wait::{pause_point, Backoff};
 
 /// Positions per 64-byte cache line in an index ring (cells are 8 bytes).
 const CELLS_PER_LINE_LOG2: u32 = 3;
@@ -158,7 +149,7 @@ impl IndexRing {
     fn enqueue(&self, index: u64) {
         loop {
             let t = self.tail.fetch_add(1, SeqCst);
-            pause!(AfterTailFetchAdd);
+            pause_point!(AfterTailFetchAdd);
             let tc = self.cycle_of_pos(t);
             let cell = &self.cells[self.remap(t)];
             let mut e = cell.load(SeqCst);
@@ -208,7 +199,7 @@ impl IndexRing {
         if self.tail.load(SeqCst) <= h {
             return None;
         }
-        pause!(AfterPrecheck);
+        pause_point!(AfterPrecheck);
         loop {
             let h = self.head.fetch_add(1, SeqCst);
             let hc = self.cycle_of_pos(h);
@@ -241,7 +232,7 @@ impl IndexRing {
             let t = self.tail.load(SeqCst);
             if t <= h + 1 {
                 self.catchup(t, h + 1);
-                pause!(BeforeLateSub);
+                pause_point!(BeforeLateSub);
                 // This subtraction may land after an enqueue re-armed the threshold (it was
                 // decided before); that is what `rearm_if_published` repairs.
                 self.threshold.fetch_sub(1, SeqCst);
@@ -490,98 +481,8 @@ impl<T> fmt::Debug for ScqQueue<T> {
 #[cfg(all(test, not(lockgate_loom)))]
 mod tests {
     use super::ScqQueue;
-    use pause::{Gate, Point};
+    use crate::wait::pause::{paused, Point};
     use std::sync::Arc;
-    use std::thread;
-
-    /// Pause points that a test arms per thread: a thread reaching the next point on its list
-    /// reports it and waits for the test's go-ahead, so a test can force one interleaving.
-    pub(super) mod pause {
-        use std::cell::RefCell;
-        use std::sync::mpsc::{channel, Receiver, Sender};
-
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub(crate) enum Point {
-            /// In `IndexRing::enqueue`, right after taking a position from `tail`.
-            AfterTailFetchAdd,
-            /// In `IndexRing::dequeue`, after the empty pre-check passed, before `head`.
-            AfterPrecheck,
-            /// In a failed dequeue, after `catchup`, before its threshold subtraction.
-            BeforeLateSub,
-        }
-
-        struct Armed {
-            points: Vec<Point>,
-            arrived: Sender<Point>,
-            go: Receiver<()>,
-        }
-
-        thread_local! {
-            static ARMED: RefCell<Option<Armed>> = const { RefCell::new(None) };
-        }
-
-        /// The test's end of one thread's pause points.
-        pub(crate) struct Gate {
-            arrived: Receiver<Point>,
-            go: Sender<()>,
-        }
-
-        impl Gate {
-            /// Arms `points` (in the order the thread will reach them) on the calling thread.
-            pub(crate) fn arm(points: &[Point]) -> Gate {
-                let (arrived_tx, arrived) = channel();
-                let (go, go_rx) = channel();
-                ARMED.with(|a| {
-                    *a.borrow_mut() = Some(Armed {
-                        points: points.iter().rev().copied().collect(),
-                        arrived: arrived_tx,
-                        go: go_rx,
-                    })
-                });
-                Gate { arrived, go }
-            }
-
-            /// Waits until the thread stands at `point`.
-            pub(crate) fn reached(&self, point: Point) {
-                let at = self
-                    .arrived
-                    .recv_timeout(std::time::Duration::from_secs(10))
-                    .expect("the thread never reached its pause point");
-                assert_eq!(at, point, "the thread paused at another point");
-            }
-
-            /// Lets the thread go on from where it stands.
-            pub(crate) fn release(&self) {
-                self.go.send(()).unwrap();
-            }
-        }
-
-        pub(crate) fn at(point: Point) {
-            ARMED.with(|a| {
-                let mut a = a.borrow_mut();
-                let Some(armed) = a.as_mut() else { return };
-                if armed.points.last() != Some(&point) {
-                    return;
-                }
-                armed.points.pop();
-                armed.arrived.send(point).unwrap();
-                armed.go.recv().unwrap();
-            })
-        }
-    }
-
-    /// Runs `f` on a new thread with `points` armed; returns the test's gate and the handle.
-    fn paused<R: Send + 'static>(
-        points: &'static [Point],
-        f: impl FnOnce() -> R + Send + 'static,
-    ) -> (Gate, thread::JoinHandle<R>) {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let handle = thread::spawn(move || {
-            tx.send(Gate::arm(points)).unwrap();
-            f()
-        });
-        (rx.recv().unwrap(), handle)
-    }
 
     /// The lock-up of late threshold subtractions, forced step by step at capacity 1
     /// (threshold re-armed to `3n - 1 = 2`):

@@ -635,7 +635,10 @@ fn park_plain<P>(node: &Waiter<P>, deadline: Option<Instant>, stop: impl Fn() ->
         if s != WAITING || stop() {
             return s;
         }
-        if sync::park_until(deadline) {
+        super::pause_point!(Parking);
+        let passed = sync::park_until(deadline);
+        super::pause_point!(Woke);
+        if passed {
             return node.state();
         }
     }

@@ -25,7 +25,19 @@
 
 mod backoff;
 mod list;
+#[cfg(all(test, not(lockgate_loom)))]
+pub(crate) mod pause;
 mod until;
+
+/// `pause_point!(Name)`: a named point where a schedule test may stop this thread (see
+/// `pause.rs`); compiled only into this crate's unit tests, nothing elsewhere.
+macro_rules! pause_point {
+    ($point:ident) => {
+        #[cfg(all(test, not(lockgate_loom)))]
+        $crate::wait::pause::at($crate::wait::pause::Point::$point);
+    };
+}
+pub(crate) use pause_point;
 
 pub use backoff::{spin_poll, Backoff};
 pub use list::{
