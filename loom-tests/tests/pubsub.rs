@@ -82,3 +82,29 @@ fn parked_recv_woken_by_publish_and_close() {
         assert_eq!(b, Err(lockgate::pubsub::RecvError::Closed));
     });
 }
+
+/// A publish racing the hub's close, then a receive until the end: whatever the publish
+/// counts, the subscriber receives before it sees the end (the end waits for deliveries
+/// already inside the subscriber's queue).
+#[test]
+fn publish_racing_close_counts_only_what_arrives() {
+    model(3, || {
+        let hub: PubSub<u8, u8> = PubSub::new(1);
+        let sub = hub.subscribe(0).unwrap();
+        let publisher = {
+            let hub = hub.clone();
+            thread::spawn(move || hub.publish(&0, 9).unwrap_or(0))
+        };
+        hub.close();
+        let mut got = 0;
+        while let Ok(v) = sub.recv() {
+            assert_eq!(v, 9);
+            got += 1;
+        }
+        let counted = publisher.join().unwrap();
+        assert_eq!(
+            got, counted,
+            "the publish counted a message the subscriber never got"
+        );
+    });
+}

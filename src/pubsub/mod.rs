@@ -309,9 +309,9 @@ where
     }
 
     /// Closes the hub: every subscription drains what it has, then ends; later publishes and
-    /// subscribes fail. A publish that passed its closed check just before the close may still
-    /// queue its message (and count it) after a subscriber already saw the end; such a
-    /// message waits for a later receive and is dropped with the subscription.
+    /// subscribes fail. A publish already delivering when the close lands finishes: a
+    /// subscriber it counts receives the message before it sees the end (the end waits for
+    /// deliveries in flight), so a publish's count never includes a message nobody gets.
     pub fn close(&self) {
         let _w = self.shared.lock();
         if self.shared.closed.swap(true, Ordering::SeqCst) {
@@ -397,3 +397,6 @@ where
             .finish()
     }
 }
+
+#[cfg(all(test, not(lockgate_loom)))]
+mod tests;

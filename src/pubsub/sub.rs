@@ -1,5 +1,13 @@
 //! One subscriber's queue: a bounded ring, a wait list for the subscriber, one for
-//! publishers blocked on it (the `Block` policy), a lost-message counter and a closed flag.
+//! publishers blocked on it (the `Block` policy), a lost-message counter, and one word with
+//! the closed flag and the deliveries in flight.
+//!
+//! The end is exact: a subscriber reports `Closed` only once the queue is closed, every
+//! delivery that entered before the close has left, and nothing is queued. A delivery enters
+//! with one `fetch_add` on that word and sees the flag in the value it returns (the intake
+//! gate of the worker pool, per subscriber), so either it saw the close and queues nothing, or
+//! the close saw it inside and the subscriber waits for it; the last delivery to leave after
+//! a close wakes the subscriber. Hence a publish that counts a subscriber always reaches it.
 
 use core::fmt;
 use core::future::Future;
@@ -13,8 +21,11 @@ use super::error::{RecvCtxError, RecvError, RecvTimeoutError, TryRecvError};
 use super::{Overflow, Shared};
 use crate::context::Context;
 use crate::queue::RingQueue;
-use crate::sync::{AtomicBool, AtomicU64, Ordering, StdArc};
+use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Ordering, StdArc};
 use crate::wait::{self, deadline_after, Until, WaitList, WaitPolicy, Waiter, CLOSED};
+
+/// The closed flag in `SubQueue::state`; the bits below count deliveries inside.
+const CLOSED_BIT: usize = 1 << (usize::BITS - 1);
 
 pub(super) struct SubQueue<T> {
     queue: RingQueue<T>,
@@ -26,9 +37,12 @@ pub(super) struct SubQueue<T> {
     /// Messages for this subscriber lost to overflow. Relaxed: a statistic, and the lag
     /// report it feeds promises nothing about order.
     lost: AtomicU64,
-    /// Set once, by unsubscribe or close. SeqCst: it is the condition write both wait lists'
-    /// waiters re-check (see `WaitList::has_waiters`).
-    closed: AtomicBool,
+    /// `CLOSED` (set once, by unsubscribe or close) | the deliveries inside `deliver`. A
+    /// delivery enters and leaves with SeqCst RMWs and close sets the flag with one, so
+    /// exactly one of "the delivery saw CLOSED" and "the close saw the delivery inside"
+    /// holds. SeqCst also because it is the condition write both wait lists' waiters
+    /// re-check (see `WaitList::has_waiters`).
+    state: AtomicUsize,
     /// Set once, when the subscription is dropped: nobody will read, so whatever is queued
     /// is dropped at once rather than when the epoch collector frees the old topic maps that
     /// still point here. SeqCst, for the drain hand-shake in `deliver` and `leave`.
@@ -42,19 +56,25 @@ impl<T> SubQueue<T> {
             readers: CachePadded::new(WaitList::new()),
             writers: CachePadded::new(WaitList::new()),
             lost: AtomicU64::new(0),
-            closed: AtomicBool::new(false),
+            state: AtomicUsize::new(0),
             gone: AtomicBool::new(false),
         }
     }
 
     fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::SeqCst)
+        self.state.load(Ordering::SeqCst) & CLOSED_BIT != 0
     }
 
-    /// Ends the subscription: the subscriber drains what is queued, then sees `Closed`;
-    /// blocked publishers give up on it.
+    /// Closed, and no delivery that entered before the close is still inside: whatever
+    /// will ever be queued is queued.
+    fn is_ended(&self) -> bool {
+        self.state.load(Ordering::SeqCst) == CLOSED_BIT
+    }
+
+    /// Ends the subscription: the subscriber drains what is queued (and what deliveries
+    /// already inside still queue), then sees `Closed`; blocked publishers give up on it.
     pub(super) fn close(&self) {
-        self.closed.swap(true, Ordering::SeqCst);
+        self.state.fetch_or(CLOSED_BIT, Ordering::SeqCst);
         self.readers.notify_all(CLOSED);
         self.writers.notify_all(CLOSED);
     }
@@ -78,7 +98,8 @@ impl<T> SubQueue<T> {
         self.lost.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Delivers one message per `policy`; true if it was queued for the subscriber.
+    /// Delivers one message per `policy`; true if it was queued for the subscriber, who
+    /// will then receive it (or dropped because the subscriber left meanwhile).
     pub(super) fn deliver(
         &self,
         msg: T,
@@ -86,9 +107,20 @@ impl<T> SubQueue<T> {
         wait: WaitPolicy,
         until: Until<'_>,
     ) -> bool {
-        if self.is_closed() {
+        if self.state.fetch_add(1, Ordering::SeqCst) & CLOSED_BIT != 0 {
+            self.leave_delivery();
             return false;
         }
+        // Leaves on every path out, a panicking drop of an evicted message included, so a
+        // closed subscriber never waits for a delivery that is gone.
+        struct Inside<'a, T>(&'a SubQueue<T>);
+        impl<T> Drop for Inside<'_, T> {
+            fn drop(&mut self) {
+                self.0.leave_delivery();
+            }
+        }
+        let _inside = Inside(self);
+        crate::wait::pause_point!(DeliveryInside);
         let queued = match policy {
             Overflow::DropNewest => match self.queue.push(msg) {
                 Ok(()) => true,
@@ -103,10 +135,10 @@ impl<T> SubQueue<T> {
                 }
                 true
             }
-            Overflow::Block => {
+            Overflow::Block => 'block: {
                 // Fast path: room right away, no waiting machinery.
                 let msg = match self.queue.push(msg) {
-                    Ok(()) => return self.queued(),
+                    Ok(()) => break 'block true,
                     Err(m) => m,
                 };
                 let mut slot = Some(msg);
@@ -135,6 +167,14 @@ impl<T> SubQueue<T> {
             return self.queued();
         }
         false
+    }
+
+    /// A delivery leaves; the last one to leave a closed queue wakes the subscriber, who
+    /// may be waiting for it to see the end.
+    fn leave_delivery(&self) {
+        if self.state.fetch_sub(1, Ordering::SeqCst) == CLOSED_BIT | 1 {
+            self.readers.notify_all(CLOSED);
+        }
     }
 
     /// After a message was queued: wakes the subscriber, or drains if it left meanwhile.
@@ -212,9 +252,12 @@ where
         if !self.queue.is_closed() {
             return None;
         }
-        // Closed: one more look at what deliveries made before the flag left. (A publish
-        // that passed its closed check just before the close may still land after this; it
-        // then stays queued for a later receive, see `PubSub::close`.)
+        // Closed, but a delivery that entered before the close may still be queueing: wait
+        // for the last one to leave (it wakes us).
+        if !self.queue.is_ended() {
+            return None;
+        }
+        // Ended: one more look at what deliveries queued before they left.
         if let Some(v) = self.queue.pop() {
             return Some(Ok(v));
         }

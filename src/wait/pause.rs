@@ -18,6 +18,9 @@ pub(crate) enum Point {
     Parking,
     /// In a blocking wait, right after a park returned, before anything is re-checked.
     Woke,
+    /// In a pub-sub delivery, inside the subscriber's queue (past its closed check),
+    /// before the message is queued.
+    DeliveryInside,
 }
 
 struct Armed {
