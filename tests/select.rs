@@ -4,7 +4,7 @@ mod common;
 
 use common::{DropCounter, Watchdog};
 use futures_executor::block_on;
-use lockgate::channel::{bounded, RecvError, SendError};
+use lockgate::channel::{bounded, Receiver, RecvError, SendError};
 use lockgate::context::{Context, ContextError};
 use lockgate::future::{Promise, PromiseError};
 use lockgate::{select, select_async};
@@ -460,4 +460,122 @@ fn select_recv_timeout_remove_and_empty() {
     assert_eq!(sel.select(), (2, Ok(6)));
     let empty = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sel.remove(b)));
     assert!(empty.is_err(), "removing twice panics");
+}
+
+/// Four receive channels for the fairness tests: where `ready[i]`, channel `i` is closed and
+/// empty (its receive is always ready, with `Err`, and takes nothing); elsewhere it is open
+/// and empty (never ready). The senders of the open ones come back to keep them open.
+fn four_channels(ready: [bool; 4]) -> (Vec<lockgate::channel::Sender<u32>>, Vec<Receiver<u32>>) {
+    let mut keep = Vec::new();
+    let mut rxs = Vec::new();
+    for r in ready {
+        let (tx, rx) = bounded::<u32>(1);
+        if !r {
+            keep.push(tx);
+        }
+        rxs.push(rx);
+    }
+    (keep, rxs)
+}
+
+const FAIR_ROUNDS: u32 = 10_000;
+
+/// Each of the two ready arms must win about half the selects (Go's TestSelectFairness
+/// bound: 10,000 selects, each within 5,000 ± 500); the others never.
+fn assert_fair(what: &str, ready: [bool; 4], counts: [u32; 4]) {
+    eprintln!("{what}: ready {ready:?}, wins {counts:?}");
+    for i in 0..4 {
+        if ready[i] {
+            assert!(
+                (4_500..=5_500).contains(&counts[i]),
+                "{what}: arm {i} won {} of {FAIR_ROUNDS} (ready {ready:?}, wins {counts:?})",
+                counts[i]
+            );
+        } else {
+            assert_eq!(counts[i], 0, "{what}: a never-ready arm fired");
+        }
+    }
+}
+
+/// Every placement of two ready arms among four.
+const PLACEMENTS: [[bool; 4]; 6] = [
+    [true, true, false, false],
+    [false, false, true, true],
+    [true, false, false, true],
+    [false, true, true, false],
+    [true, false, true, false],
+    [false, true, false, true],
+];
+
+#[test]
+fn uniform_among_ready_arms_wherever_they_sit() {
+    for ready in PLACEMENTS {
+        let (_keep, rx) = four_channels(ready);
+        let mut counts = [0u32; 4];
+        for _ in 0..FAIR_ROUNDS {
+            select! {
+                recv(rx[0]) -> _ => counts[0] += 1,
+                recv(rx[1]) -> _ => counts[1] += 1,
+                recv(rx[2]) -> _ => counts[2] += 1,
+                recv(rx[3]) -> _ => counts[3] += 1,
+            }
+        }
+        assert_fair("select!", ready, counts);
+    }
+}
+
+/// The same with values to take rather than closed channels, and for `select_async!`.
+#[test]
+fn uniform_among_ready_arms_with_values_and_async() {
+    let ready = [false, false, true, true];
+    let chans: Vec<_> = (0..4)
+        .map(|_| bounded::<u32>(FAIR_ROUNDS as usize))
+        .collect();
+    let fill = || {
+        for (i, (tx, _)) in chans.iter().enumerate() {
+            while ready[i] && tx.try_send(1).is_ok() {}
+        }
+    };
+    let rx: Vec<_> = chans.iter().map(|(_, rx)| rx).collect();
+    fill();
+    let mut counts = [0u32; 4];
+    for _ in 0..FAIR_ROUNDS {
+        select! {
+            recv(rx[0]) -> _ => counts[0] += 1,
+            recv(rx[1]) -> _ => counts[1] += 1,
+            recv(rx[2]) -> v => { v.unwrap(); counts[2] += 1 },
+            recv(rx[3]) -> v => { v.unwrap(); counts[3] += 1 },
+        }
+    }
+    assert_fair("select! over values", ready, counts);
+    fill();
+    let mut counts = [0u32; 4];
+    block_on(async {
+        for _ in 0..FAIR_ROUNDS {
+            select_async! {
+                recv(rx[0]) -> _ => counts[0] += 1,
+                recv(rx[1]) -> _ => counts[1] += 1,
+                recv(rx[2]) -> v => { v.unwrap(); counts[2] += 1 },
+                recv(rx[3]) -> v => { v.unwrap(); counts[3] += 1 },
+            }
+        }
+    });
+    assert_fair("select_async! over values", ready, counts);
+}
+
+#[test]
+fn select_recv_uniform_among_ready_receivers() {
+    use lockgate::select::SelectRecv;
+    for ready in PLACEMENTS {
+        let (_keep, rx) = four_channels(ready);
+        let mut sel = SelectRecv::new();
+        for r in &rx {
+            sel.recv(r);
+        }
+        let mut counts = [0u32; 4];
+        for _ in 0..FAIR_ROUNDS {
+            counts[sel.select().0] += 1;
+        }
+        assert_fair("SelectRecv", ready, counts);
+    }
 }

@@ -24,8 +24,8 @@
 //! * exactly one arm fires, and nothing is lost: an arm that does not fire has taken nothing
 //!   (a value it did not receive is still in its channel; a value it did not send was not
 //!   sent);
-//! * fair: when several arms are ready, the first one tried is chosen at random, so no arm
-//!   starves;
+//! * fair: when several arms are ready, each is equally likely to fire (the arms are tried
+//!   in an order shuffled afresh for every select, as Go does), so no arm starves;
 //! * one waiter, linked in every arm's wait list at once: a blocked select parks once and
 //!   costs no CPU; whichever list fires first wakes it (see `run.rs` for the protocol);
 //! * rendezvous channels (`bounded(0)`) pair with selects on the other end too: a select
@@ -214,8 +214,11 @@ macro_rules! __select_gen {
         // The `let` ends the temporaries' life before the enclosing block's locals end.
         {let __lockgate_out = match $crate::__select_arms!($($arms)*) {
             mut __lockgate_arms => {
+                // The fair order's scratch: one slot per arm, on the stack.
+                let __lockgate_order: &mut [u32] = &mut [$($crate::__select_gen!(@slot $arms)),*];
                 let __lockgate_fired = $crate::select::run_blocking(
                     &mut __lockgate_arms,
+                    __lockgate_order,
                     $crate::__select_gen!(@is_default $($dflt)*),
                     $crate::__select_gen!(@deadline $($dflt)*),
                 );
@@ -229,11 +232,13 @@ macro_rules! __select_gen {
     (@async [$($arms:tt)*] [$($dflt:tt)*] $dbody:expr) => {
         {let __lockgate_out = match $crate::__select_arms!($($arms)*) {
             mut __lockgate_arms => {
+                let __lockgate_order: &mut [u32] = &mut [$($crate::__select_gen!(@slot $arms)),*];
                 // SAFETY: the arms live in this match arm's binding, which is never moved,
                 // and the future is awaited in place, so it is dropped before the arms.
                 let __lockgate_fired = unsafe {
                     $crate::select::SelectFuture::new(
                         &mut __lockgate_arms,
+                        __lockgate_order,
                         if $crate::__select_gen!(@is_default $($dflt)*) {
                             $crate::select::Otherwise::Default
                         } else {
@@ -246,6 +251,7 @@ macro_rules! __select_gen {
             }
         }; __lockgate_out}
     };
+    (@slot $arm:tt) => { 0u32 };
     (@is_default none) => { false };
     (@is_default now) => { true };
     (@is_default after $timeout:expr) => { false }; // wait, until the deadline
