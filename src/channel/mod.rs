@@ -67,7 +67,7 @@ pub use error::{
 };
 pub use future::{RecvFuture, SendFuture};
 #[doc(hidden)]
-pub use select::{RecvArm, SendArm};
+pub use select::{RecvArm, RecvArmSource, SendArm, SendArmSource};
 #[cfg(feature = "futures")]
 pub use stream::{RecvStream, SendSink};
 

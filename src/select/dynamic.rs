@@ -25,6 +25,9 @@ impl Arm for Vacant {
         false
     }
     fn unlink(&mut self, _claimed: bool) {}
+    fn disabled(&self) -> bool {
+        true
+    }
 }
 
 enum Slot<'a, T> {

@@ -91,6 +91,78 @@ pub trait Arm {
     /// Called instead of handing the outcome over when an async select that a peer had
     /// committed to this arm is dropped: a value received must not be lost.
     fn abandon(&mut self) {}
+    /// True for an arm that can never fire (a disabled one: Go's nil channel). A select whose
+    /// arms are all disabled, with no `default` or timeout, would wait forever.
+    fn disabled(&self) -> bool {
+        false
+    }
+}
+
+/// An arm that may be disabled, Go's nil channel in a `select`: `MaybeArm(None)` never
+/// fires, links nothing and is never woken; `MaybeArm(Some(arm))` is `arm`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct MaybeArm<A>(pub Option<A>);
+
+impl<A: Arm> Arm for MaybeArm<A> {
+    #[inline]
+    fn attempt(&mut self) -> bool {
+        self.0.as_mut().is_some_and(Arm::attempt)
+    }
+    fn claimable(&self) -> bool {
+        self.0.as_ref().is_some_and(Arm::claimable)
+    }
+    fn ready(&self, token: &AtomicUsize) -> bool {
+        self.0.as_ref().is_some_and(|a| a.ready(token))
+    }
+    unsafe fn link(&mut self, token: &AtomicUsize, index: usize, wake: Wake) {
+        if let Some(a) = &mut self.0 {
+            // SAFETY: forwarded caller contract (the arm is inside `self`, which stays put
+            // until `unlink`).
+            unsafe { a.link(token, index, wake) }
+        }
+    }
+    fn woken(&self) -> bool {
+        self.0.as_ref().is_some_and(Arm::woken)
+    }
+    fn unlink(&mut self, claimed: bool) {
+        if let Some(a) = &mut self.0 {
+            a.unlink(claimed);
+        }
+    }
+    fn pass_on(&mut self) {
+        if let Some(a) = &mut self.0 {
+            a.pass_on();
+        }
+    }
+    fn forget_notification(&mut self) {
+        if let Some(a) = &mut self.0 {
+            a.forget_notification();
+        }
+    }
+    fn deadline(&self) -> Option<Instant> {
+        self.0.as_ref().and_then(Arm::deadline)
+    }
+    fn abandon(&mut self) {
+        if let Some(a) = &mut self.0 {
+            a.abandon();
+        }
+    }
+    fn disabled(&self) -> bool {
+        self.0.as_ref().map_or(true, Arm::disabled)
+    }
+}
+
+/// The panic of a select that could only wait forever: every arm disabled, and no `default`
+/// or timeout.
+#[track_caller]
+fn all_disabled_panic() -> ! {
+    panic!("select! with every arm disabled (None) and no default would block forever")
+}
+
+/// True if no arm can ever fire.
+fn all_disabled<L: ArmList + ?Sized>(arms: &mut L) -> bool {
+    (0..arms.arm_count()).all(|i| arms.arm(i).disabled())
 }
 
 /// The arms of one select, nested as `(A, (B, (C, ())))` by the macro.
@@ -347,9 +419,10 @@ fn abort_and_unlink<L: ArmList + ?Sized>(arms: &mut L, token: &AtomicUsize) -> O
 ///
 /// # Panics
 ///
-/// With no arms, no `default` and no deadline, it would wait forever: it panics instead.
-/// Also if `order` is shorter than the arm list.
+/// With no arms, no `default` and no deadline, it would wait forever: it panics instead; so it
+/// does when every arm is disabled. Also if `order` is shorter than the arm list.
 #[doc(hidden)]
+#[track_caller]
 pub fn run_blocking<L: ArmList + ?Sized>(
     arms: &mut L,
     order: &mut [u32],
@@ -389,6 +462,10 @@ pub fn run_blocking<L: ArmList + ?Sized>(
     }
     if default {
         return None;
+    }
+    // Checked only here, off the fast path: a select that fired never needs it.
+    if user_deadline.is_none() && all_disabled(arms) {
+        all_disabled_panic();
     }
     // Step 2 of the crate's waiting path: spin briefly (backoff, then a few yields) before
     // paying for linking into every list and parking, as a single blocking call does with
@@ -549,6 +626,9 @@ impl<L: ArmList> Future for SelectFuture<'_, L> {
             }
             if this.otherwise == Otherwise::Default {
                 return Poll::Ready(None);
+            }
+            if all_disabled(this.arms) {
+                all_disabled_panic();
             }
             let waker = cx.waker();
             let wake = || Wake::Waker(waker.clone());
