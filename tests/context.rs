@@ -252,3 +252,78 @@ fn panicking_waker_during_cancel_leaves_nothing_live() {
         "the child's waiter was woken"
     );
 }
+
+/// Go's TestCancelRemoves: a child cancelled by its own handle leaves its parent at once,
+/// while its handles are still held, so a long-lived parent with one child per request does
+/// not keep them all.
+#[test]
+fn a_cancelled_child_leaves_its_parent() {
+    let root = Context::background();
+    let children: Vec<_> = (0..100).map(|_| root.with_cancel()).collect();
+    assert_eq!(root.child_count(), 100);
+    for (c, h) in &children {
+        h.cancel();
+        assert_eq!(c.err(), Some(ContextError::Canceled));
+    }
+    assert_eq!(
+        root.child_count(),
+        0,
+        "cancelled children stayed in the parent"
+    );
+    // The parent and its other children are untouched, and new children still register.
+    assert!(root.err().is_none());
+    let (_c, _h) = root.with_cancel();
+    assert_eq!(root.child_count(), 1);
+    drop(children);
+    assert_eq!(root.child_count(), 1);
+}
+
+/// A child whose deadline passes leaves its parent when the timer fires, with its handle
+/// still held and nobody looking at the child.
+#[test]
+fn an_expired_child_leaves_its_parent() {
+    let _w = Watchdog::new("an_expired_child_leaves_its_parent", 60);
+    let (root, _cancel) = Context::background().with_cancel();
+    let child = root.with_timeout(Duration::from_millis(10));
+    let grandchild = child.with_cancel();
+    assert_eq!(root.child_count(), 1);
+    let start = Instant::now();
+    while root.child_count() != 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "an expired child stayed in its parent"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(child.err(), Some(ContextError::DeadlineExceeded));
+    assert_eq!(grandchild.0.err(), Some(ContextError::DeadlineExceeded));
+    assert_eq!(child.child_count(), 0);
+    assert!(root.err().is_none());
+}
+
+/// A parent's cancel racing its children's own cancels on other threads: every child ends
+/// cancelled and none is left in the parent.
+#[test]
+fn parent_cancel_racing_child_cancels() {
+    let _w = Watchdog::new("parent_cancel_racing_child_cancels", 120);
+    for round in 0..200 {
+        let (root, cancel) = Context::background().with_cancel();
+        let children: Vec<_> = (0..24).map(|_| root.with_cancel()).collect();
+        thread::scope(|s| {
+            for part in children.chunks(8) {
+                s.spawn(move || {
+                    for (_, h) in part {
+                        h.cancel();
+                    }
+                });
+            }
+            if round % 2 == 0 {
+                cancel.cancel();
+            }
+        });
+        for (c, _) in &children {
+            assert_eq!(c.err(), Some(ContextError::Canceled), "a child escaped");
+        }
+        assert_eq!(root.child_count(), 0, "round {round}: children left");
+    }
+}

@@ -4,7 +4,7 @@ mod common;
 
 use common::{DropCounter, Watchdog};
 use futures_executor::block_on;
-use lockgate::channel::{bounded, RecvError, SendError};
+use lockgate::channel::{bounded, Receiver, RecvError, SendError};
 use lockgate::context::{Context, ContextError};
 use lockgate::future::{Promise, PromiseError};
 use lockgate::{select, select_async};
@@ -460,4 +460,282 @@ fn select_recv_timeout_remove_and_empty() {
     assert_eq!(sel.select(), (2, Ok(6)));
     let empty = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sel.remove(b)));
     assert!(empty.is_err(), "removing twice panics");
+}
+
+/// Four receive channels for the fairness tests: where `ready[i]`, channel `i` is closed and
+/// empty (its receive is always ready, with `Err`, and takes nothing); elsewhere it is open
+/// and empty (never ready). The senders of the open ones come back to keep them open.
+fn four_channels(ready: [bool; 4]) -> (Vec<lockgate::channel::Sender<u32>>, Vec<Receiver<u32>>) {
+    let mut keep = Vec::new();
+    let mut rxs = Vec::new();
+    for r in ready {
+        let (tx, rx) = bounded::<u32>(1);
+        if !r {
+            keep.push(tx);
+        }
+        rxs.push(rx);
+    }
+    (keep, rxs)
+}
+
+const FAIR_ROUNDS: u32 = 10_000;
+
+/// Each of the two ready arms must win about half the selects (Go's TestSelectFairness
+/// bound: 10,000 selects, each within 5,000 ± 500); the others never.
+fn assert_fair(what: &str, ready: [bool; 4], counts: [u32; 4]) {
+    eprintln!("{what}: ready {ready:?}, wins {counts:?}");
+    for i in 0..4 {
+        if ready[i] {
+            assert!(
+                (4_500..=5_500).contains(&counts[i]),
+                "{what}: arm {i} won {} of {FAIR_ROUNDS} (ready {ready:?}, wins {counts:?})",
+                counts[i]
+            );
+        } else {
+            assert_eq!(counts[i], 0, "{what}: a never-ready arm fired");
+        }
+    }
+}
+
+/// Every placement of two ready arms among four.
+const PLACEMENTS: [[bool; 4]; 6] = [
+    [true, true, false, false],
+    [false, false, true, true],
+    [true, false, false, true],
+    [false, true, true, false],
+    [true, false, true, false],
+    [false, true, false, true],
+];
+
+#[test]
+fn uniform_among_ready_arms_wherever_they_sit() {
+    for ready in PLACEMENTS {
+        let (_keep, rx) = four_channels(ready);
+        let mut counts = [0u32; 4];
+        for _ in 0..FAIR_ROUNDS {
+            select! {
+                recv(rx[0]) -> _ => counts[0] += 1,
+                recv(rx[1]) -> _ => counts[1] += 1,
+                recv(rx[2]) -> _ => counts[2] += 1,
+                recv(rx[3]) -> _ => counts[3] += 1,
+            }
+        }
+        assert_fair("select!", ready, counts);
+    }
+}
+
+/// The same with values to take rather than closed channels, and for `select_async!`.
+#[test]
+fn uniform_among_ready_arms_with_values_and_async() {
+    let ready = [false, false, true, true];
+    let chans: Vec<_> = (0..4)
+        .map(|_| bounded::<u32>(FAIR_ROUNDS as usize))
+        .collect();
+    let fill = || {
+        for (i, (tx, _)) in chans.iter().enumerate() {
+            while ready[i] && tx.try_send(1).is_ok() {}
+        }
+    };
+    let rx: Vec<_> = chans.iter().map(|(_, rx)| rx).collect();
+    fill();
+    let mut counts = [0u32; 4];
+    for _ in 0..FAIR_ROUNDS {
+        select! {
+            recv(rx[0]) -> _ => counts[0] += 1,
+            recv(rx[1]) -> _ => counts[1] += 1,
+            recv(rx[2]) -> v => { v.unwrap(); counts[2] += 1 },
+            recv(rx[3]) -> v => { v.unwrap(); counts[3] += 1 },
+        }
+    }
+    assert_fair("select! over values", ready, counts);
+    fill();
+    let mut counts = [0u32; 4];
+    block_on(async {
+        for _ in 0..FAIR_ROUNDS {
+            select_async! {
+                recv(rx[0]) -> _ => counts[0] += 1,
+                recv(rx[1]) -> _ => counts[1] += 1,
+                recv(rx[2]) -> v => { v.unwrap(); counts[2] += 1 },
+                recv(rx[3]) -> v => { v.unwrap(); counts[3] += 1 },
+            }
+        }
+    });
+    assert_fair("select_async! over values", ready, counts);
+}
+
+#[test]
+fn select_recv_uniform_among_ready_receivers() {
+    use lockgate::select::SelectRecv;
+    for ready in PLACEMENTS {
+        let (_keep, rx) = four_channels(ready);
+        let mut sel = SelectRecv::new();
+        for r in &rx {
+            sel.recv(r);
+        }
+        let mut counts = [0u32; 4];
+        for _ in 0..FAIR_ROUNDS {
+            counts[sel.select().0] += 1;
+        }
+        assert_fair("SelectRecv", ready, counts);
+    }
+}
+
+/// Go's fan-in over channels that close at different times: a closed channel's arm is
+/// disabled by setting its `Option` to `None` (Go sets the channel to nil), so the loop does
+/// not spin on it. Every value arrives, and the loop runs exactly once per value plus once
+/// per channel end: no pass is wasted on an ended channel, however long the other lasts.
+#[test]
+fn disabled_arms_let_a_fan_in_outlive_a_closed_channel() {
+    use std::sync::atomic::AtomicBool;
+    let _w = Watchdog::new("disabled_arms_let_a_fan_in_outlive_a_closed_channel", 60);
+    const A: u32 = 100;
+    const B: u32 = 200;
+    let (tx_a, rx_a) = bounded::<u32>(4);
+    let (tx_b, rx_b) = bounded::<u32>(0);
+    let a_done = Arc::new(AtomicBool::new(false));
+    let pa = {
+        let a_done = a_done.clone();
+        thread::spawn(move || {
+            for v in 0..A {
+                tx_a.send(v).unwrap();
+            }
+            drop(tx_a);
+            a_done.store(true, Ordering::SeqCst);
+        })
+    };
+    let pb = thread::spawn(move || {
+        for v in 0..B {
+            if v == B / 2 {
+                // The second half goes out only after `a` has ended, slowly: the consumer
+                // waits on `b` alone with `a` closed for a good while.
+                while !a_done.load(Ordering::SeqCst) {
+                    thread::sleep(Duration::from_millis(1));
+                }
+            }
+            if v >= B / 2 && v % 10 == 0 {
+                thread::sleep(Duration::from_millis(1));
+            }
+            tx_b.send(1_000 + v).unwrap();
+        }
+    });
+    let (mut a, mut b) = (Some(&rx_a), Some(&rx_b));
+    let (mut got, mut passes) = (Vec::new(), 0u32);
+    while a.is_some() || b.is_some() {
+        passes += 1;
+        select! {
+            recv(a) -> v => match v {
+                Ok(v) => got.push(v),
+                Err(_) => a = None,
+            },
+            recv(b) -> v => match v {
+                Ok(v) => got.push(v),
+                Err(_) => b = None,
+            },
+        }
+    }
+    pa.join().unwrap();
+    pb.join().unwrap();
+    eprintln!("fan-in: {} values in {passes} passes", got.len());
+    got.sort_unstable();
+    let want: Vec<u32> = (0..A).chain(1_000..1_000 + B).collect();
+    assert_eq!(got, want);
+    assert_eq!(passes, A + B + 2, "the select spun on an ended channel");
+}
+
+/// The owned and pointer forms: `Option<Receiver<T>>` (set to `None`, the receiver drops),
+/// `Option<Arc<Receiver<T>>>`, and `select_async!` with them.
+#[test]
+fn disabled_arms_owned_and_async() {
+    let (tx1, rx1) = bounded::<u32>(1);
+    let (tx2, rx2) = bounded::<u32>(1);
+    let mut a = Some(rx1);
+    let b = Some(Arc::new(rx2));
+    tx1.send(1).unwrap();
+    drop(tx1);
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        select! {
+            recv(a) -> v => match v {
+                Ok(v) => seen.push(v),
+                Err(RecvError) => a = None, // drops the receiver
+            },
+            recv(b) -> _ => unreachable!("nothing sent on b"),
+        }
+    }
+    assert_eq!(seen, [1]);
+    assert!(a.is_none());
+    // `tx2`'s channel still has its receiver; `a`'s is gone.
+    tx2.send(2).unwrap();
+    let got = block_on(async {
+        select_async! {
+            recv(a) -> _ => unreachable!("a disabled arm fired"),
+            recv(b) -> v => v,
+        }
+    });
+    assert_eq!(got, Ok(2));
+    let off: Option<&Receiver<u32>> = None;
+    assert!(select! { recv(off) -> _ => false, default => true });
+    let start = Instant::now();
+    assert!(select! { recv(off) -> _ => false, default(Duration::from_millis(10)) => true });
+    assert!(start.elapsed() >= Duration::from_millis(10));
+}
+
+/// A disabled send arm never sends, and its value is dropped (once), whatever fires.
+#[test]
+fn a_disabled_send_arm_drops_its_value_and_never_sends() {
+    let _w = Watchdog::new("a_disabled_send_arm_drops_its_value_and_never_sends", 60);
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = bounded::<DropCounter>(1);
+    let off: Option<&lockgate::channel::Sender<DropCounter>> = None;
+    assert!(select! {
+        send(off, DropCounter::new(&drops)) -> _ => false,
+        default => true,
+    });
+    assert_eq!(drops.load(Ordering::SeqCst), 1, "the value was not dropped");
+    // A disabled send next to a receive that fires later (the select parks meanwhile).
+    let (wake_tx, wake_rx) = bounded::<u32>(0);
+    let h = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(10));
+        wake_tx.send(7).unwrap();
+    });
+    let got = select! {
+        send(off, DropCounter::new(&drops)) -> _ => unreachable!("a disabled send fired"),
+        recv(wake_rx) -> v => v,
+    };
+    h.join().unwrap();
+    assert_eq!(got, Ok(7));
+    assert_eq!(drops.load(Ordering::SeqCst), 2);
+    assert!(rx.is_empty(), "a disabled arm sent");
+    // Enabled, the same arm sends; owned `Option<Sender>` works too.
+    let on = Some(tx);
+    select! {
+        send(on, DropCounter::new(&drops)) -> r => r.unwrap(),
+        default => panic!("room for one"),
+    }
+    assert_eq!(rx.len(), 1);
+    assert_eq!(drops.load(Ordering::SeqCst), 2);
+    drop((on, rx));
+    assert_eq!(drops.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+#[should_panic(expected = "every arm disabled")]
+fn all_arms_disabled_without_default_panics() {
+    let a: Option<&Receiver<u32>> = None;
+    let b: Option<lockgate::channel::Sender<u32>> = None;
+    select! {
+        recv(a) -> _ => {}
+        send(b, 1) -> _ => {}
+    }
+}
+
+#[test]
+#[should_panic(expected = "every arm disabled")]
+fn all_arms_disabled_without_default_panics_async() {
+    let a: Option<&Receiver<u32>> = None;
+    block_on(async {
+        select_async! {
+            recv(a) -> _ => {}
+        }
+    });
 }

@@ -105,3 +105,69 @@ fn a_timer_too_far_to_represent_never_fires_and_is_released() {
     let ticks = lockgate::time::tick(Duration::MAX);
     assert!(ticks.try_recv().is_err());
 }
+
+/// Go's `time.After`: one value, then the channel is never ready again (it is not closed),
+/// so a second receive waits: `try_recv` finds it empty and `recv_timeout` times out.
+#[test]
+fn after_delivers_once_then_is_never_ready() {
+    use lockgate::channel::{RecvTimeoutError, TryRecvError};
+    let _w = Watchdog::new("after_delivers_once_then_is_never_ready", 60);
+    let rx = lockgate::time::after(Duration::from_millis(5));
+    assert!(rx.recv_timeout(Duration::from_secs(10)).is_ok());
+    assert_eq!(
+        rx.recv_timeout(Duration::from_millis(50)),
+        Err(RecvTimeoutError::Timeout)
+    );
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    assert!(!rx.is_closed());
+    // A clone, and the original dropped: still open, still empty.
+    let again = rx.clone();
+    drop(rx);
+    assert_eq!(again.try_recv(), Err(TryRecvError::Empty));
+}
+
+/// Go's timeout loop: `timeout := time.After(d); for { select { case v := <-ch: ...; case
+/// <-timeout: ... } }`. The stored timer arm fires once, with a value, and never again while
+/// the loop goes on receiving from the other channel.
+#[test]
+fn a_stored_after_arm_fires_once_in_a_select_loop() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let _w = Watchdog::new("a_stored_after_arm_fires_once_in_a_select_loop", 60);
+    let timer = lockgate::time::after(Duration::from_millis(10));
+    let (tx, rx) = lockgate::channel::bounded::<u32>(1);
+    let fired_flag = Arc::new(AtomicBool::new(false));
+    let producer = {
+        let fired_flag = fired_flag.clone();
+        thread::spawn(move || {
+            // Keep sending until 20 values went out after the timer arm fired, so the loop
+            // runs on well past the firing, whatever the machine's speed.
+            let (mut sent, mut after_fire) = (0u32, 0);
+            while after_fire < 20 {
+                tx.send(sent).unwrap();
+                sent += 1;
+                if fired_flag.load(Ordering::SeqCst) {
+                    after_fire += 1;
+                }
+                thread::sleep(Duration::from_millis(1));
+            }
+            sent // dropping `tx` ends the loop
+        })
+    };
+    let (mut fired, mut got) = (0u32, 0u32);
+    loop {
+        lockgate::select! {
+            recv(timer) -> t => {
+                assert!(t.is_ok(), "the timer arm fired with {t:?} (after {fired} firings)");
+                fired += 1;
+                fired_flag.store(true, Ordering::SeqCst);
+            }
+            recv(rx) -> v => match v {
+                Ok(_) => got += 1,
+                Err(_) => break,
+            },
+        }
+    }
+    assert_eq!(fired, 1);
+    assert_eq!(got, producer.join().unwrap());
+}

@@ -1,4 +1,6 @@
-//! Context: a parent's cancel racing a child's creation and a waiter on the child.
+//! Context: a parent's cancel racing a child's creation and a waiter on the child, and a
+//! child's own cancel (which unlinks it from its parent) racing the parent's cancel and a
+//! sibling's registration.
 #![cfg(lockgate_loom)]
 
 use lockgate::context::{Context, ContextError};
@@ -42,6 +44,59 @@ fn child_cancel_racing_parent_cancel() {
         assert_eq!(waiter.join().unwrap(), ContextError::Canceled);
         assert_eq!(child.err(), Some(ContextError::Canceled));
     });
+}
+
+/// A child's own cancel, which removes it from its parent's map, racing the parent's cancel,
+/// which takes that map: whichever runs first, the child and its own child end cancelled, a
+/// waiter on the grandchild wakes, and neither map keeps anything.
+#[test]
+fn child_cancel_racing_parent_cancel_leaves_no_child() {
+    model(3, || {
+        let (parent, cancel_parent) = Context::background().with_cancel();
+        let (child, cancel_child) = parent.with_cancel();
+        let grandchild = child.with_value::<Tag>(1);
+        assert_eq!(parent.child_count(), 1);
+        let waiter = {
+            let grandchild = grandchild.clone();
+            thread::spawn(move || grandchild.done())
+        };
+        let t = thread::spawn(move || cancel_child.cancel());
+        cancel_parent.cancel();
+        t.join().unwrap();
+        assert_eq!(waiter.join().unwrap(), ContextError::Canceled);
+        assert_eq!(child.err(), Some(ContextError::Canceled));
+        assert_eq!(grandchild.err(), Some(ContextError::Canceled));
+        assert_eq!(parent.child_count(), 0);
+        assert_eq!(child.child_count(), 0);
+    });
+}
+
+/// Children cancelling themselves out of a live parent's map while a sibling registers in
+/// it: exactly the sibling is left, live.
+#[test]
+fn child_cancels_racing_a_sibling_registering() {
+    model(3, || {
+        let parent = Context::background();
+        let (a, cancel_a) = parent.with_cancel();
+        let (b, cancel_b) = parent.with_cancel();
+        let t = thread::spawn(move || cancel_a.cancel());
+        let maker = {
+            let parent = parent.clone();
+            thread::spawn(move || parent.with_cancel())
+        };
+        cancel_b.cancel();
+        t.join().unwrap();
+        let (c, _cancel_c) = maker.join().unwrap();
+        assert_eq!(a.err(), Some(ContextError::Canceled));
+        assert_eq!(b.err(), Some(ContextError::Canceled));
+        assert_eq!(c.err(), None);
+        assert_eq!(parent.child_count(), 1);
+    });
+}
+
+struct Tag;
+impl lockgate::context::Key for Tag {
+    type Value = u32;
 }
 
 /// A `recv_ctx` racing a send and a cancel of its context, on a buffered and a rendezvous

@@ -67,7 +67,7 @@ pub use error::{
 };
 pub use future::{RecvFuture, SendFuture};
 #[doc(hidden)]
-pub use select::{RecvArm, SendArm};
+pub use select::{RecvArm, RecvArmSource, SendArm, SendArmSource};
 #[cfg(feature = "futures")]
 pub use stream::{RecvStream, SendSink};
 
@@ -89,7 +89,9 @@ enum Flavor<T> {
 
 struct Shared<T> {
     flavor: Flavor<T>,
-    /// Live `Sender` handles. The handle that takes it to zero disconnects the senders' side.
+    /// Live `Sender` handles, plus one held by no handle for a channel that must never be
+    /// disconnected by its senders going (`Sender::never_disconnect`). The handle that takes
+    /// it to zero disconnects the senders' side.
     senders: AtomicUsize,
     /// Live `Receiver` handles, likewise.
     receivers: AtomicUsize,
@@ -287,6 +289,17 @@ impl<T> Sender<T> {
         self.shared.receivers.load(Ordering::Relaxed)
     }
 
+    /// Adds one to the sender count with no handle to take it off again: from now on the
+    /// senders' side is never disconnected by handles going away (Go's channels are never
+    /// closed by their writers vanishing; the timer channels use this to stay open after their
+    /// last firing). Only a count: it owns nothing, so the channel is still freed with its
+    /// last handle, and no handle is kept anywhere. An explicit `close` still closes.
+    #[cfg_attr(lockgate_loom, allow(dead_code))] // the timer does not exist under loom
+    pub(crate) fn never_disconnect(&self) {
+        // Relaxed: as in `Sender::clone`, made from a live handle, and nothing to publish.
+        self.shared.senders.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// `send` bounded by `until` (a deadline, a context, both or neither), for the crate's
     /// own bounded calls.
     pub(crate) fn send_bounded(
@@ -359,6 +372,14 @@ impl<T> Sender<T> {
 }
 
 impl<T> Receiver<T> {
+    /// For the crate's unit tests: a probe that says whether the channel's memory is still
+    /// allocated (some handle, or a timer entry's, still holds it), to prove nothing leaks.
+    #[cfg(all(test, not(lockgate_loom)))]
+    pub(crate) fn allocation_probe(&self) -> impl Fn() -> bool {
+        let weak = Arc::downgrade(&self.shared);
+        move || weak.strong_count() > 0
+    }
+
     /// Receives a value, blocking while the channel is empty. Fails once the channel is empty
     /// and every sender is gone.
     pub fn recv(&self) -> Result<T, RecvError> {

@@ -6,9 +6,11 @@
 //! into the receive node, or takes the value out of the send node, under the channel's lock
 //! (see `select::run` for the protocol and `WaitQueue::pop_claimable_with`).
 
+use core::ops::Deref;
+
 use super::error::{RecvError, SendError, TryRecvError, TrySendError};
 use super::{Flavor, Receiver, Sender};
-use crate::select::Arm;
+use crate::select::{Arm, MaybeArm};
 use crate::sync::AtomicUsize;
 use crate::wait::{Notified, Waiter, Wake, NOTIFIED, WAITING};
 
@@ -343,5 +345,107 @@ impl<T> core::fmt::Debug for SendArm<'_, T> {
         f.debug_struct("SendArm")
             .field("linked", &self.linked)
             .finish()
+    }
+}
+
+/// What a `recv(..)` arm of [`select!`](crate::select!) accepts: a [`Receiver`] (a place,
+/// a temporary, or anything that dereferences to one, reached by method-call autoderef), or
+/// an `Option` of a receiver or of a reference or pointer to one, where `None` disables the
+/// arm (Go's nil channel). Used only by the macros, which bring it into scope.
+#[doc(hidden)]
+pub trait RecvArmSource<'a> {
+    /// The arm built.
+    type Arm: Arm + 'a;
+    /// The arm receiving from this source.
+    fn __lockgate_recv_arm(&'a self) -> Self::Arm;
+}
+
+impl<'a, T: 'a> RecvArmSource<'a> for Receiver<T> {
+    type Arm = RecvArm<'a, T>;
+    #[inline]
+    fn __lockgate_recv_arm(&'a self) -> RecvArm<'a, T> {
+        RecvArm::new(self)
+    }
+}
+
+impl<'a, T: 'a> RecvArmSource<'a> for Option<Receiver<T>> {
+    type Arm = MaybeArm<RecvArm<'a, T>>;
+    #[inline]
+    fn __lockgate_recv_arm(&'a self) -> Self::Arm {
+        MaybeArm(self.as_ref().map(RecvArm::new))
+    }
+}
+
+impl<'a, T: 'a, R: Deref<Target = Receiver<T>> + 'a> RecvArmSource<'a> for Option<R> {
+    type Arm = MaybeArm<RecvArm<'a, T>>;
+    #[inline]
+    fn __lockgate_recv_arm(&'a self) -> Self::Arm {
+        MaybeArm(self.as_deref().map(RecvArm::new))
+    }
+}
+
+/// What a `send(.., value)` arm of [`select!`](crate::select!) accepts: a [`Sender`] (as
+/// with [`RecvArmSource`]), or an `Option` of one, where `None` disables the arm; the value
+/// of a disabled arm is dropped on entry, never sent.
+#[doc(hidden)]
+pub trait SendArmSource<'a> {
+    /// The type sent.
+    type Value;
+    /// The arm built.
+    type Arm: Arm + 'a;
+    /// The arm sending `value` on this source.
+    fn __lockgate_send_arm(&'a self, value: Self::Value) -> Self::Arm;
+}
+
+impl<'a, T: 'a> SendArmSource<'a> for Sender<T> {
+    type Value = T;
+    type Arm = SendArm<'a, T>;
+    #[inline]
+    fn __lockgate_send_arm(&'a self, value: T) -> SendArm<'a, T> {
+        SendArm::new(self, value)
+    }
+}
+
+impl<'a, T: 'a> SendArmSource<'a> for Option<Sender<T>> {
+    type Value = T;
+    type Arm = MaybeArm<SendArm<'a, T>>;
+    #[inline]
+    fn __lockgate_send_arm(&'a self, value: T) -> Self::Arm {
+        MaybeArm(self.as_ref().map(|tx| SendArm::new(tx, value)))
+    }
+}
+
+impl<'a, T: 'a, S: Deref<Target = Sender<T>> + 'a> SendArmSource<'a> for Option<S> {
+    type Value = T;
+    type Arm = MaybeArm<SendArm<'a, T>>;
+    #[inline]
+    fn __lockgate_send_arm(&'a self, value: T) -> Self::Arm {
+        MaybeArm(self.as_deref().map(|tx| SendArm::new(tx, value)))
+    }
+}
+
+impl<T> MaybeArm<RecvArm<'_, T>> {
+    /// The outcome of the arm that fired.
+    ///
+    /// # Panics
+    /// If the arm did not fire (a disabled arm never does).
+    pub fn take(&mut self) -> Result<T, RecvError> {
+        self.0
+            .as_mut()
+            .expect("select: outcome of a disabled arm")
+            .take()
+    }
+}
+
+impl<T> MaybeArm<SendArm<'_, T>> {
+    /// The outcome of the arm that fired.
+    ///
+    /// # Panics
+    /// If the arm did not fire (a disabled arm never does).
+    pub fn take(&mut self) -> Result<(), SendError<T>> {
+        self.0
+            .as_mut()
+            .expect("select: outcome of a disabled arm")
+            .take()
     }
 }

@@ -17,8 +17,12 @@
 //! under a mutex. Cancel sets the state, wakes the waiters, then cancels the children it finds
 //! under the lock; a child registering under that lock after the cancel took its list sees
 //! the state and cancels itself, so no child escapes. A child holds its parent (values and
-//! cancellation flow down); the parent holds its children weakly, and a child's last handle
-//! removes it from the parent's map, so long-lived parents do not accumulate dead children.
+//! cancellation flow down); the parent holds its children weakly. A child leaves the parent's
+//! map as soon as it ends on its own (its cancel handle, or its deadline) and at the latest
+//! with its last handle, so long-lived parents do not accumulate dead children. A child
+//! ending on its own races its parent's cancel only over the parent's map, under its lock:
+//! either the cancel took the child with the map (and finds it already ended, or ends it) or
+//! the child removed itself first; both leave it ended and out of the map.
 //! Deadlines need no thread per context: one shared timer thread (`src/time/timer.rs`) fires them, and
 //! every check of a context also compares its deadline with the clock.
 
@@ -80,9 +84,12 @@ pub(crate) struct Node {
     /// before its deadline, so only then do blocking waits register in `waiters`.
     cancellable: bool,
     value: Option<(TypeId, Box<dyn Any + Send + Sync>)>,
-    /// Live children by address, held weakly. Registration and the cancel's take of the map
-    /// both happen under this lock. The address is unique among registered children: a node
-    /// leaves the map in its `Drop`, before its memory can be reused.
+    /// Live children by address, held weakly. Registration, a child's removal of itself and
+    /// the cancel's take of the map all happen under this lock. A child is in the map only
+    /// while it is live (it removes itself when it ends on its own; the parent's end takes
+    /// them all), or briefly, between its own end and its removal. The address is unique
+    /// among registered children: a node leaves the map at the latest in its `Drop`, before
+    /// its memory can be reused.
     children: Mutex<HashMap<usize, std::sync::Weak<Node>>>,
     waiters: WaitList<()>,
 }
@@ -139,6 +146,11 @@ impl Node {
         if !self.end(state, cause.clone()) {
             return;
         }
+        // Ended on its own (its cancel, its deadline; or born done, never registered): leave
+        // the parent's map now, not when the last handle goes. A parent's cancel that took
+        // the map first ends the subtree with `end`, never `finish`, so it reaches no
+        // `unregister`; had it found this node there, `end` above already made it a no-op.
+        self.unregister(self as *const Node as usize);
         // End the whole subtree first, then wake: a waker that panics (user code) cannot
         // leave part of the subtree live, and the guard wakes the rest while unwinding.
         let mut ended: Vec<StdArc<Node>> = Vec::new();
@@ -424,8 +436,20 @@ impl Context {
     }
 
     /// Direct children registered for cancellation (a snapshot): live children of a live
-    /// context. A child whose handles are all gone leaves the map, and a done context has
-    /// none (cancellation took them, later ones are born done).
+    /// context. A child leaves the count when it ends on its own (cancelled by its handle, or
+    /// its deadline passed) or when its handles are all gone, and a done context has none
+    /// (cancellation took them, later ones are born done).
+    ///
+    /// ```
+    /// use lockgate::context::Context;
+    ///
+    /// let server = Context::background();
+    /// let (request, cancel) = server.with_cancel();
+    /// assert_eq!(server.child_count(), 1);
+    /// cancel.cancel(); // the request is over: it leaves at once, handles still held
+    /// assert_eq!(server.child_count(), 0);
+    /// assert!(request.is_done());
+    /// ```
     pub fn child_count(&self) -> usize {
         self.node
             .children

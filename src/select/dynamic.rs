@@ -25,6 +25,9 @@ impl Arm for Vacant {
         false
     }
     fn unlink(&mut self, _claimed: bool) {}
+    fn disabled(&self) -> bool {
+        true
+    }
 }
 
 enum Slot<'a, T> {
@@ -50,8 +53,8 @@ impl<T> ArmList for [Slot<'_, T>] {
 ///
 /// Each call blocks (or tries, or waits with a timeout) until one receiver is ready and
 /// receives from it, with the guarantees of [`select!`](crate::select!): exactly one
-/// receive happens, the others take nothing, the first receiver tried is random, and a
-/// blocked call parks once for all of them. A receiver whose channel has ended is ready (it
+/// receive happens, the others take nothing, each of the receivers ready at once is equally
+/// likely to be the one received from, and a blocked call parks once for all of them. A receiver whose channel has ended is ready (it
 /// returns `Err(RecvError)`): [`remove`](SelectRecv::remove) it to stop selecting it.
 ///
 /// # Examples
@@ -80,6 +83,9 @@ pub struct SelectRecv<'a, T> {
     slots: Vec<Slot<'a, T>>,
     /// Live (not removed) receivers.
     live: usize,
+    /// Scratch for the fair order of a select, one slot per entry of `slots` (grown with it,
+    /// so a select allocates nothing).
+    order: Vec<u32>,
 }
 
 impl<'a, T> SelectRecv<'a, T> {
@@ -88,12 +94,14 @@ impl<'a, T> SelectRecv<'a, T> {
         SelectRecv {
             slots: Vec::new(),
             live: 0,
+            order: Vec::new(),
         }
     }
 
     /// Adds a receiver; returns its index, which stays its index until it is removed.
     pub fn recv(&mut self, rx: &'a Receiver<T>) -> usize {
         self.slots.push(Slot::Live(RecvArm::new(rx)));
+        self.order.push(0);
         self.live += 1;
         self.slots.len() - 1
     }
@@ -140,14 +148,14 @@ impl<'a, T> SelectRecv<'a, T> {
             self.live > 0,
             "SelectRecv::select with no receivers would block forever"
         );
-        let fired = run_blocking(&mut self.slots[..], false, None);
+        let fired = run_blocking(&mut self.slots[..], &mut self.order, false, None);
         self.outcome(fired)
             .expect("a select without a deadline fires")
     }
 
     /// Receives from a receiver that is ready now, if any (Go's `select` with `default`).
     pub fn try_select(&mut self) -> Option<(usize, Result<T, RecvError>)> {
-        let fired = run_blocking(&mut self.slots[..], true, None);
+        let fired = run_blocking(&mut self.slots[..], &mut self.order, true, None);
         self.outcome(fired)
     }
 
@@ -168,7 +176,7 @@ impl<'a, T> SelectRecv<'a, T> {
         if deadline.is_none() {
             return Some(self.select()); // a timeout too large to represent: forever
         }
-        let fired = run_blocking(&mut self.slots[..], false, deadline);
+        let fired = run_blocking(&mut self.slots[..], &mut self.order, false, deadline);
         self.outcome(fired)
     }
 }

@@ -12,6 +12,15 @@
 //! | `default => ...` | no arm is ready right now (last arm) | |
 //! | `default(timeout) => ...` | no arm fired within `timeout` (blocking form only; last arm) | |
 //!
+//! In `recv(rx)` and `send(tx, v)`, `rx` and `tx` are a [`Receiver`](crate::channel::Receiver)
+//! or [`Sender`](crate::channel::Sender) (a local, a temporary, a reference, an `Arc`, ...),
+//! or an `Option` of one: `None` *disables* the arm, which then never fires, as a nil channel
+//! never does in Go's `select`. That is how a loop over channels that end at different times
+//! stops selecting an ended one (set its `Option` to `None`) instead of spinning on it; see
+//! the example below. A disabled send arm's value is dropped on entry, never sent. A select
+//! whose arms are all disabled and which has no `default` would wait forever: it panics, as
+//! `select! {}` does.
+//!
 //! For a set of receivers known only at run time (a fan-in over a `Vec<Receiver<T>>`), use
 //! [`SelectRecv`]: the same protocol and guarantees, with arms added and removed by index.
 //!
@@ -24,8 +33,8 @@
 //! * exactly one arm fires, and nothing is lost: an arm that does not fire has taken nothing
 //!   (a value it did not receive is still in its channel; a value it did not send was not
 //!   sent);
-//! * fair: when several arms are ready, the first one tried is chosen at random, so no arm
-//!   starves;
+//! * fair: when several arms are ready, each is equally likely to fire (the arms are tried
+//!   in an order shuffled afresh for every select, as Go does), so no arm starves;
 //! * one waiter, linked in every arm's wait list at once: a blocked select parks once and
 //!   costs no CPU; whichever list fires first wakes it (see `run.rs` for the protocol);
 //! * rendezvous channels (`bounded(0)`) pair with selects on the other end too: a select
@@ -85,6 +94,37 @@
 //! };
 //! assert!(idle);
 //! ```
+//!
+//! Fan-in over two channels that end at different times: Go's idiom of setting an ended
+//! channel to nil, with `Option`. Each pass of the loop receives a value or sees one channel
+//! end, once; an ended channel is never selected again, so the loop never spins.
+//!
+//! ```
+//! use lockgate::channel::bounded;
+//! use lockgate::select;
+//!
+//! let (tx1, rx1) = bounded::<u32>(1);
+//! let (tx2, rx2) = bounded::<u32>(1);
+//! std::thread::spawn(move || (0..3).for_each(|v| tx1.send(v).unwrap()));
+//! std::thread::spawn(move || (10..20).for_each(|v| tx2.send(v).unwrap()));
+//! let (mut a, mut b) = (Some(&rx1), Some(&rx2));
+//! let (mut sum, mut passes) = (0, 0);
+//! while a.is_some() || b.is_some() {
+//!     passes += 1;
+//!     select! {
+//!         recv(a) -> v => match v {
+//!             Ok(v) => sum += v,
+//!             Err(_) => a = None, // ended: disable the arm
+//!         },
+//!         recv(b) -> v => match v {
+//!             Ok(v) => sum += v,
+//!             Err(_) => b = None,
+//!         },
+//!     }
+//! }
+//! assert_eq!(sum, 3 + 145);
+//! assert_eq!(passes, 13 + 2); // one per value, one per end
+//! ```
 
 mod dynamic;
 mod run;
@@ -99,7 +139,7 @@ pub fn empty_select() -> ! {
 }
 
 #[doc(hidden)]
-pub use run::{run_blocking, Arm, ArmList, Otherwise, SelectFuture};
+pub use run::{run_blocking, Arm, ArmList, MaybeArm, Otherwise, SelectFuture};
 
 /// Waits until one of several operations can complete, completes it, and runs its arm: Go's
 /// `select`. See the [module docs](mod@crate::select) for the arms and guarantees.
@@ -109,8 +149,9 @@ pub use run::{run_blocking, Arm, ArmList, Otherwise, SelectFuture};
 /// # Panics
 ///
 /// A select with no arm but a plain `default` runs it; with no arm and nothing else it
-/// would block forever, and panics instead. A `get` arm on a promise that was already spent
-/// panics.
+/// would block forever, and panics instead; so does a select whose arms are all disabled
+/// (`None`) and which has no `default` (nor `default(timeout)`). A `get` arm on a promise
+/// that was already spent panics.
 ///
 /// # Examples
 ///
@@ -135,6 +176,11 @@ macro_rules! select {
 /// The async form of [`select!`](crate::select!): the same arms (except
 /// `default(timeout)`: add a `recv(lockgate::time::after(d))` arm instead), awaited inside
 /// an `async` block or function. Cancel-safe: dropping it while it waits takes nothing.
+///
+/// # Panics
+///
+/// As [`select!`](crate::select!): with no arm and no `default`, or every arm disabled and no
+/// `default`.
 ///
 /// # Examples
 ///
@@ -194,7 +240,8 @@ macro_rules! __select_parse {
     };
     (@$mode:ident [$($done:tt)*] $($rest:tt)+) => {
         ::core::compile_error!(::core::concat!(
-            "select!: expected `recv(rx) -> pat => body`, `send(tx, value) -> pat => body`, ",
+            "select!: expected `recv(rx) -> pat => body`, `send(tx, value) -> pat => body` ",
+            "(`rx`/`tx` a channel end or an `Option` of one, `None` disabling the arm), ",
             "`done(ctx) -> pat => body`, `get(promise) -> pat => body` or `default => body`, found `",
             ::core::stringify!($($rest)+), "`"
         ))
@@ -212,40 +259,58 @@ macro_rules! __select_gen {
         // A `match` keeps the temporaries of the arm expressions (`time::after(d)`) alive
         // for the whole select.
         // The `let` ends the temporaries' life before the enclosing block's locals end.
-        {let __lockgate_out = match $crate::__select_arms!($($arms)*) {
-            mut __lockgate_arms => {
-                let __lockgate_fired = $crate::select::run_blocking(
-                    &mut __lockgate_arms,
-                    $crate::__select_gen!(@is_default $($dflt)*),
-                    $crate::__select_gen!(@deadline $($dflt)*),
-                );
-                $crate::__select_dispatch!(__lockgate_fired __lockgate_arms [] (0usize) [$($arms)*] $dbody)
-            }
-        }; __lockgate_out}
+        {
+            // The traits whose methods build the channel arms (see `__select_arms!`).
+            #[allow(unused_imports)]
+            use $crate::channel::{RecvArmSource as _, SendArmSource as _};
+            let __lockgate_out = match $crate::__select_arms!($($arms)*) {
+                mut __lockgate_arms => {
+                    // The fair order's scratch: one slot per arm, on the stack.
+                    let __lockgate_order: &mut [u32] = &mut [$($crate::__select_gen!(@slot $arms)),*];
+                    let __lockgate_fired = $crate::select::run_blocking(
+                        &mut __lockgate_arms,
+                        __lockgate_order,
+                        $crate::__select_gen!(@is_default $($dflt)*),
+                        $crate::__select_gen!(@deadline $($dflt)*),
+                    );
+                    $crate::__select_dispatch!(__lockgate_fired __lockgate_arms [] (0usize) [$($arms)*] $dbody)
+                }
+            };
+            __lockgate_out
+        }
     };
     (@async [$($arms:tt)*] [after $timeout:expr] $dbody:expr) => {
         ::core::compile_error!("select_async!: `default(timeout)` is not supported; add a `recv(lockgate::time::after(timeout)) -> _ => ...` arm")
     };
     (@async [$($arms:tt)*] [$($dflt:tt)*] $dbody:expr) => {
-        {let __lockgate_out = match $crate::__select_arms!($($arms)*) {
-            mut __lockgate_arms => {
-                // SAFETY: the arms live in this match arm's binding, which is never moved,
-                // and the future is awaited in place, so it is dropped before the arms.
-                let __lockgate_fired = unsafe {
-                    $crate::select::SelectFuture::new(
-                        &mut __lockgate_arms,
-                        if $crate::__select_gen!(@is_default $($dflt)*) {
-                            $crate::select::Otherwise::Default
-                        } else {
-                            $crate::select::Otherwise::Wait
-                        },
-                    )
+        {
+            // The traits whose methods build the channel arms (see `__select_arms!`).
+            #[allow(unused_imports)]
+            use $crate::channel::{RecvArmSource as _, SendArmSource as _};
+            let __lockgate_out = match $crate::__select_arms!($($arms)*) {
+                mut __lockgate_arms => {
+                    let __lockgate_order: &mut [u32] = &mut [$($crate::__select_gen!(@slot $arms)),*];
+                    // SAFETY: the arms live in this match arm's binding, which is never moved,
+                    // and the future is awaited in place, so it is dropped before the arms.
+                    let __lockgate_fired = unsafe {
+                        $crate::select::SelectFuture::new(
+                            &mut __lockgate_arms,
+                            __lockgate_order,
+                            if $crate::__select_gen!(@is_default $($dflt)*) {
+                                $crate::select::Otherwise::Default
+                            } else {
+                                $crate::select::Otherwise::Wait
+                            },
+                        )
+                    }
+                    .await;
+                    $crate::__select_dispatch!(__lockgate_fired __lockgate_arms [] (0usize) [$($arms)*] $dbody)
                 }
-                .await;
-                $crate::__select_dispatch!(__lockgate_fired __lockgate_arms [] (0usize) [$($arms)*] $dbody)
-            }
-        }; __lockgate_out}
+            };
+            __lockgate_out
+        }
     };
+    (@slot $arm:tt) => { 0u32 };
     (@is_default none) => { false };
     (@is_default now) => { true };
     (@is_default after $timeout:expr) => { false }; // wait, until the deadline
@@ -261,11 +326,14 @@ macro_rules! __select_gen {
 #[macro_export]
 macro_rules! __select_arms {
     () => { () };
+    // Method calls, for autoderef: `rx` may be a `Receiver`, a reference or pointer to one,
+    // or an `Option` of those (`None`: a disabled arm). `__select_gen!` brings the traits into
+    // scope.
     ((recv ($rx:expr) $res:tt $body:tt) $($rest:tt)*) => {
-        ($crate::channel::RecvArm::new(&$rx), $crate::__select_arms!($($rest)*))
+        ($rx.__lockgate_recv_arm(), $crate::__select_arms!($($rest)*))
     };
     ((send ($tx:expr, $value:expr) $res:tt $body:tt) $($rest:tt)*) => {
-        ($crate::channel::SendArm::new(&$tx, $value), $crate::__select_arms!($($rest)*))
+        ($tx.__lockgate_send_arm($value), $crate::__select_arms!($($rest)*))
     };
     ((done ($ctx:expr) $res:tt $body:tt) $($rest:tt)*) => {
         ($crate::context::DoneArm::new(&$ctx), $crate::__select_arms!($($rest)*))

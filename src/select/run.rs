@@ -14,7 +14,7 @@
 //! crossbeam-channel's `Context::try_select` and Go's `sellock`/`selectgo`).
 //!
 //! ```text
-//!   1. try round: every arm's attempt, from a random start   -> fired: done
+//!   1. try round: every arm's attempt, in a random order     -> fired: done
 //!      (the blocking form spins and retries briefly first, as every blocking call does)
 //!   2. token = ABORTED; link every node (nothing claimable yet)
 //!   3. attempt the unclaimable arms again (event count)       -> fired: unlink all, done
@@ -32,8 +32,14 @@
 //! check and the park is not lost. A notification that arrives at an arm which then does not
 //! fire is passed on to the next waiter of that list, as a timed-out blocking wait does.
 //!
-//! Fairness: step 1 starts at a random arm (a per-thread xorshift), so with several arms
-//! ready each is chosen about equally often and none starves.
+//! Fairness: each select shuffles its arms' indices once (a Fisher-Yates shuffle driven by a
+//! per-thread xorshift, in a buffer the caller provides: the macro's is a stack array with one
+//! slot per arm, so nothing is allocated), and steps 1 and 3 try the arms in that order, as
+//! Go's `selectgo` polls in its shuffled `pollorder`. The order is drawn before and without
+//! regard to which arms are ready, and every order is equally likely, so whichever arms are
+//! ready, the first of them in the order is each one with the same probability. (Trying the
+//! arms in rotation from a random start would not be: a ready arm right after `k` arms that
+//! are not ready would win with probability `(k + 1) / n`.)
 
 use core::cell::Cell;
 use core::future::Future;
@@ -85,6 +91,78 @@ pub trait Arm {
     /// Called instead of handing the outcome over when an async select that a peer had
     /// committed to this arm is dropped: a value received must not be lost.
     fn abandon(&mut self) {}
+    /// True for an arm that can never fire (a disabled one: Go's nil channel). A select whose
+    /// arms are all disabled, with no `default` or timeout, would wait forever.
+    fn disabled(&self) -> bool {
+        false
+    }
+}
+
+/// An arm that may be disabled, Go's nil channel in a `select`: `MaybeArm(None)` never
+/// fires, links nothing and is never woken; `MaybeArm(Some(arm))` is `arm`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct MaybeArm<A>(pub Option<A>);
+
+impl<A: Arm> Arm for MaybeArm<A> {
+    #[inline]
+    fn attempt(&mut self) -> bool {
+        self.0.as_mut().is_some_and(Arm::attempt)
+    }
+    fn claimable(&self) -> bool {
+        self.0.as_ref().is_some_and(Arm::claimable)
+    }
+    fn ready(&self, token: &AtomicUsize) -> bool {
+        self.0.as_ref().is_some_and(|a| a.ready(token))
+    }
+    unsafe fn link(&mut self, token: &AtomicUsize, index: usize, wake: Wake) {
+        if let Some(a) = &mut self.0 {
+            // SAFETY: forwarded caller contract (the arm is inside `self`, which stays put
+            // until `unlink`).
+            unsafe { a.link(token, index, wake) }
+        }
+    }
+    fn woken(&self) -> bool {
+        self.0.as_ref().is_some_and(Arm::woken)
+    }
+    fn unlink(&mut self, claimed: bool) {
+        if let Some(a) = &mut self.0 {
+            a.unlink(claimed);
+        }
+    }
+    fn pass_on(&mut self) {
+        if let Some(a) = &mut self.0 {
+            a.pass_on();
+        }
+    }
+    fn forget_notification(&mut self) {
+        if let Some(a) = &mut self.0 {
+            a.forget_notification();
+        }
+    }
+    fn deadline(&self) -> Option<Instant> {
+        self.0.as_ref().and_then(Arm::deadline)
+    }
+    fn abandon(&mut self) {
+        if let Some(a) = &mut self.0 {
+            a.abandon();
+        }
+    }
+    fn disabled(&self) -> bool {
+        self.0.as_ref().map_or(true, Arm::disabled)
+    }
+}
+
+/// The panic of a select that could only wait forever: every arm disabled, and no `default`
+/// or timeout.
+#[track_caller]
+fn all_disabled_panic() -> ! {
+    panic!("select! with every arm disabled (None) and no default would block forever")
+}
+
+/// True if no arm can ever fire.
+fn all_disabled<L: ArmList + ?Sized>(arms: &mut L) -> bool {
+    (0..arms.arm_count()).all(|i| arms.arm(i).disabled())
 }
 
 /// The arms of one select, nested as `(A, (B, (C, ())))` by the macro.
@@ -123,47 +201,92 @@ impl<A: Arm, R: ArmList> ArmList for (A, R) {
 sync::thread_local! {
     // Loom's `thread_local!` takes no `const` initializer.
     #[allow(clippy::missing_const_for_thread_local)]
-    /// xorshift32 state for the fair start of the try round.
-    static RNG: Cell<u32> = Cell::new(0);
+    /// xorshift64* state for the select's shuffle; 0 until first used.
+    static RNG: Cell<u64> = Cell::new(0);
 }
 
-/// A pseudo-random start in `0..n` (n > 0).
-fn random_start(n: usize) -> usize {
-    if n == 1 {
-        return 0;
+/// A xorshift64* generator: fast, and good enough in its high bits to shuffle arms.
+struct Xorshift(u64);
+
+impl Xorshift {
+    /// The next pseudo-random 32 bits (the high half of the scrambled state).
+    #[inline]
+    fn next(&mut self) -> u32 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as u32
     }
+}
+
+/// Runs `f` with this thread's generator.
+fn with_rng<R>(f: impl FnOnce(&mut Xorshift) -> R) -> R {
     RNG.with(|r| {
         let mut x = r.get();
         if x == 0 {
             // Seed from the cell's address: distinct per thread. Loom executions must replay
             // exactly, and loom's thread-locals move between executions: a constant there.
             x = if cfg!(lockgate_loom) {
-                0x9E37_79B9
+                0x9E37_79B9_7F4A_7C15
             } else {
-                (r as *const Cell<u32> as usize as u32) | 1
+                (r as *const Cell<u64> as usize as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1
             };
         }
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        r.set(x);
-        (x as usize) % n
+        let mut g = Xorshift(x);
+        let out = f(&mut g);
+        r.set(g.0);
+        out
     })
 }
 
-/// Step 1: every arm's attempt, from `start`. On a win, notifications held by the arms not
-/// attempted are passed on.
-fn try_round<L: ArmList + ?Sized>(arms: &mut L, start: usize) -> Option<usize> {
-    let n = arms.arm_count();
-    for k in 0..n {
-        let i = (start + k) % n;
-        let arm = arms.arm(i);
+/// `bits` scaled into `0..n` (multiply-high: the bias is below `n / 2^32`).
+fn below(bits: u32, n: usize) -> usize {
+    ((u64::from(bits) * n as u64) >> 32) as usize
+}
+
+/// A pseudo-random number in `0..n` (n > 0).
+fn random_below(n: usize) -> usize {
+    with_rng(|g| below(g.next(), n))
+}
+
+/// Fills `order` with a uniformly random permutation of `0..order.len()` (the "inside-out"
+/// Fisher-Yates shuffle: one pass, no separate initialization).
+///
+/// # Panics
+/// If the length does not fit in a `u32` (a select over four billion arms).
+pub(crate) fn shuffle(order: &mut [u32]) {
+    let n = order.len();
+    assert!(u32::try_from(n).is_ok(), "select: too many arms");
+    if n <= 1 {
+        if let Some(o) = order.first_mut() {
+            *o = 0;
+        }
+        return;
+    }
+    with_rng(|g| {
+        order[0] = 0;
+        for i in 1..n {
+            // Invariant: `order[..i]` is a uniformly random permutation of `0..i`.
+            let j = below(g.next(), i + 1);
+            order[i] = order[j];
+            order[j] = i as u32; // fits: checked above
+        }
+    });
+}
+
+/// Step 1: every arm's attempt, in `order` (a permutation of the arm indices). On a win,
+/// notifications held by the arms not attempted are passed on.
+fn try_round<L: ArmList + ?Sized>(arms: &mut L, order: &[u32]) -> Option<usize> {
+    for (k, &i) in order.iter().enumerate() {
+        let arm = arms.arm(i as usize);
         if arm.attempt() {
             arm.forget_notification();
-            for j in k + 1..n {
-                arms.arm((start + j) % n).pass_on();
+            for &j in &order[k + 1..] {
+                arms.arm(j as usize).pass_on();
             }
-            return Some(i);
+            return Some(i as usize);
         }
         arm.forget_notification();
     }
@@ -199,7 +322,7 @@ unsafe fn link_and_check<L: ArmList + ?Sized>(
     arms: &mut L,
     token: &AtomicUsize,
     wake: &dyn Fn() -> Wake,
-    start: usize,
+    order: &[u32],
 ) -> Result<Option<usize>, ()> {
     // Relaxed: nothing is linked yet, so no peer reads the token; the lists' locks
     // publish it with the nodes.
@@ -211,8 +334,8 @@ unsafe fn link_and_check<L: ArmList + ?Sized>(
     }
     // Step 3: the unclaimable arms, now that their nodes are linked (each list's
     // registration ends with the event count's fence).
-    for k in 0..n {
-        let i = (start + k) % n;
+    for &i in order {
+        let i = i as usize;
         let arm = arms.arm(i);
         if !arm.claimable() && arm.attempt() {
             unlink_all(arms, None, Some(i));
@@ -291,12 +414,18 @@ fn abort_and_unlink<L: ArmList + ?Sized>(arms: &mut L, token: &AtomicUsize) -> O
 /// The blocking select: waits until one arm fires and returns its index, or returns `None`
 /// when `default` is set and no arm is ready now, or when `deadline` passes first.
 ///
+/// `order` is scratch space for the fair order, one slot per arm (its contents are
+/// overwritten): the caller provides it so that a select allocates nothing.
+///
 /// # Panics
 ///
-/// With no arms, no `default` and no deadline, it would wait forever: it panics instead.
+/// With no arms, no `default` and no deadline, it would wait forever: it panics instead; so it
+/// does when every arm is disabled. Also if `order` is shorter than the arm list.
 #[doc(hidden)]
+#[track_caller]
 pub fn run_blocking<L: ArmList + ?Sized>(
     arms: &mut L,
+    order: &mut [u32],
     default: bool,
     deadline: Option<Instant>,
 ) -> Option<usize> {
@@ -313,7 +442,9 @@ pub fn run_blocking<L: ArmList + ?Sized>(
     }
     // Loom builds: this thread may get stray unparks from now on (see `sync::Mutex`).
     let _yielding = sync::YieldingLocks::enter();
-    let start = random_start(n);
+    let order = &mut order[..n];
+    shuffle(order);
+    let order = &*order;
     // `deadline` is the caller's (`default(timeout)`): passing it ends the select. The arms'
     // own deadlines (a context's) only bound the park: such an arm fires by its attempt
     // once its deadline has passed, so the select never gives up on their account.
@@ -326,11 +457,15 @@ pub fn run_blocking<L: ArmList + ?Sized>(
     let token = AtomicUsize::new(SELECT_ABORTED);
     let me = sync::current();
     let wake = || Wake::Thread(me.clone());
-    if let Some(i) = try_round(arms, start) {
+    if let Some(i) = try_round(arms, order) {
         return Some(i);
     }
     if default {
         return None;
+    }
+    // Checked only here, off the fast path: a select that fired never needs it.
+    if user_deadline.is_none() && all_disabled(arms) {
+        all_disabled_panic();
     }
     // Step 2 of the crate's waiting path: spin briefly (backoff, then a few yields) before
     // paying for linking into every list and parking, as a single blocking call does with
@@ -340,7 +475,7 @@ pub fn run_blocking<L: ArmList + ?Sized>(
     let mut backoff = crate::wait::Backoff::new();
     while !cfg!(lockgate_loom) && !backoff.is_completed() {
         backoff.snooze();
-        if let Some(i) = try_round(arms, start) {
+        if let Some(i) = try_round(arms, order) {
             return Some(i);
         }
         if gave_up() {
@@ -352,7 +487,7 @@ pub fn run_blocking<L: ArmList + ?Sized>(
         // by the round too (a context's arm fires) and only a round that ran after the
         // caller's deadline ends the select empty-handed.
         let expired = gave_up();
-        if let Some(i) = try_round(arms, start) {
+        if let Some(i) = try_round(arms, order) {
             return Some(i);
         }
         if expired {
@@ -365,7 +500,7 @@ pub fn run_blocking<L: ArmList + ?Sized>(
         };
         // SAFETY: `arms` is borrowed for this call and `token` lives on this frame; the
         // guard (or the code below) unlinks every arm before either is left.
-        match unsafe { link_and_check(guard.arms, &token, &wake, start) } {
+        match unsafe { link_and_check(guard.arms, &token, &wake, order) } {
             Ok(Some(i)) => {
                 guard.linked = false;
                 return Some(i);
@@ -374,7 +509,7 @@ pub fn run_blocking<L: ArmList + ?Sized>(
                 guard.linked = false;
                 // Two selects on the two ends of one rendezvous channel can each see the
                 // other ready and both abort; a short random pause breaks the symmetry.
-                for _ in 0..random_start(64) {
+                for _ in 0..random_below(64) {
                     sync::spin_loop();
                 }
                 continue;
@@ -427,7 +562,8 @@ pub struct SelectFuture<'a, L: ArmList> {
     token: AtomicUsize,
     /// True while nodes are linked.
     linked: bool,
-    start: usize,
+    /// The arms' fair order for this select: a permutation of `0..arm_count`, drawn once.
+    order: &'a [u32],
     _pin: PhantomPinned,
 }
 
@@ -439,14 +575,22 @@ impl<'a, L: ArmList> SelectFuture<'a, L> {
     /// while it waits, their nodes are linked in the channels' lists, and only the future's
     /// `Drop` unlinks them (a future that is leaked would leave them linked). The macro
     /// keeps the arms in a local it never moves and awaits the future in place.
-    pub unsafe fn new(arms: &'a mut L, otherwise: Otherwise) -> Self {
+    ///
+    /// `order` is scratch space for the fair order, one slot per arm (as in
+    /// [`run_blocking`]).
+    ///
+    /// # Panics
+    /// With no arms and no `default`; if `order` is shorter than the arm list.
+    pub unsafe fn new(arms: &'a mut L, order: &'a mut [u32], otherwise: Otherwise) -> Self {
         let n = arms.arm_count();
         assert!(
             n > 0 || otherwise == Otherwise::Default,
             "select! with no arms and no default would wait forever"
         );
+        let order = &mut order[..n];
+        shuffle(order);
         SelectFuture {
-            start: if n == 0 { 0 } else { random_start(n) },
+            order,
             arms,
             otherwise,
             token: AtomicUsize::new(SELECT_ABORTED),
@@ -477,18 +621,21 @@ impl<L: ArmList> Future for SelectFuture<'_, L> {
             }
         }
         loop {
-            if let Some(i) = try_round(this.arms, this.start) {
+            if let Some(i) = try_round(this.arms, this.order) {
                 return Poll::Ready(Some(i));
             }
             if this.otherwise == Otherwise::Default {
                 return Poll::Ready(None);
+            }
+            if all_disabled(this.arms) {
+                all_disabled_panic();
             }
             let waker = cx.waker();
             let wake = || Wake::Waker(waker.clone());
             this.linked = true;
             // SAFETY: the future is pinned, so `token` stays put, and `arms` is borrowed for
             // the future's life; `Drop` unlinks whatever is still linked.
-            match unsafe { link_and_check(this.arms, &this.token, &wake, this.start) } {
+            match unsafe { link_and_check(this.arms, &this.token, &wake, this.order) } {
                 Ok(Some(i)) => {
                     this.linked = false;
                     return Poll::Ready(Some(i));

@@ -1,7 +1,8 @@
 //! Timers as channels: Go's `time.After` and `time.Tick`.
 //!
-//! [`after`] gives a receiver that yields the firing instant once, `d` from now; [`tick`]
-//! one that yields every period. Both are driven by the crate's one shared timer thread
+//! [`after`] gives a receiver that yields the firing instant once, `d` from now, and is then
+//! never ready again (as Go's, its channel is never closed); [`tick`] one that yields every
+//! period. Both are driven by the crate's one shared timer thread
 //! (the one that fires context deadlines), which sleeps until the earliest entry and costs
 //! no CPU when nothing is pending. A ticker's channel holds one tick: a slow receiver misses
 //! ticks, it does not queue them (as Go's). A timer whose receivers are all dropped stops: a
@@ -31,15 +32,60 @@ use timer::Timed;
 
 /// A receiver that yields once, with the instant it fired, `d` from now (Go's
 /// `time.After`). Never early.
+///
+/// After that one value the channel stays open and empty for good, as Go's does: a second
+/// `recv()` blocks forever, `recv_timeout` times out, `try_recv` finds it empty, and
+/// `is_closed()` stays false. So a timer stored before a `select!` loop fires its arm once
+/// and is then never ready again, rather than firing with an error on every pass. Nothing is
+/// kept alive for it: the timer holds its side until it fires (or finds every receiver gone),
+/// and the channel is freed with the last receiver.
+///
+/// # Examples
+///
+/// Go's `timeout := time.After(d)` before a loop:
+///
+/// ```
+/// use lockgate::channel::{bounded, TryRecvError};
+/// use lockgate::select;
+/// use std::time::Duration;
+///
+/// let timeout = lockgate::time::after(Duration::from_millis(5));
+/// let (tx, work) = bounded::<u32>(1);
+/// std::thread::spawn(move || {
+///     for n in 0..3 {
+///         tx.send(n).unwrap();
+///         std::thread::sleep(Duration::from_millis(5));
+///     }
+/// });
+/// let (mut timeouts, mut done) = (0, 0);
+/// loop {
+///     select! {
+///         recv(work) -> n => match n {
+///             Ok(_) => done += 1,
+///             Err(_) => break, // the producer finished
+///         },
+///         recv(timeout) -> at => { at.unwrap(); timeouts += 1; }
+///     }
+/// }
+/// assert_eq!(done, 3);
+/// assert!(timeouts <= 1); // fires at most once, however long the loop runs on
+/// if timeouts == 1 {
+///     assert_eq!(timeout.try_recv(), Err(TryRecvError::Empty)); // never closed
+/// }
+/// ```
 pub fn after(d: Duration) -> Receiver<Instant> {
     let (tx, rx) = bounded(1);
+    // The timer entry owns `tx` until it fires; the channel must not end when it drops it.
+    tx.never_disconnect();
     timer::schedule(far(d), Box::new(After(tx)));
     rx
 }
 
 /// A receiver that yields the firing instant every `period` (Go's `time.Tick`). Holds one
 /// tick: a receiver that is late misses ticks instead of queuing them. Stops once every
-/// receiver is dropped.
+/// receiver is dropped. Its channel is never closed: while a receiver lives, it ticks (a
+/// period whose next instant cannot be represented stops the ticks, and the channel stays
+/// open and empty, as a stopped Go ticker's does).
 ///
 /// # Panics
 /// If `period` is zero.
@@ -49,6 +95,8 @@ pub fn tick(period: Duration) -> Receiver<Instant> {
         "lockgate::time::tick: the period must be non-zero"
     );
     let (tx, rx) = bounded(1);
+    // As in `after`: the channel never ends because the timer let go of its side.
+    tx.never_disconnect();
     let at = far(period);
     timer::schedule(
         at,
@@ -74,6 +122,10 @@ fn far(d: Duration) -> Instant {
     }
 }
 
+/// An `after` timer's side of its channel: its one sender handle. The channel's sender count
+/// also holds one that no handle owns (`never_disconnect`), so dropping this after the
+/// firing leaves the channel open; that count owns nothing, so the channel is freed with its
+/// last receiver.
 struct After(Sender<Instant>);
 
 impl Timed for After {
@@ -116,5 +168,54 @@ impl Timed for Tick {
 
     fn alive(&self) -> bool {
         self.tx.receiver_count() > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{after, tick};
+    use crate::channel::TryRecvError;
+    use std::time::{Duration, Instant};
+
+    /// Polls `done` until it holds; fails after a generous while.
+    fn eventually(what: &str, done: impl Fn() -> bool) {
+        let start = Instant::now();
+        while !done() {
+            assert!(start.elapsed() < Duration::from_secs(30), "{what}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// The count that keeps a fired `after` channel open owns nothing: the channel is freed
+    /// with its last receiver, whether that goes after the firing or before it.
+    #[test]
+    fn after_channels_are_freed_with_their_receivers() {
+        let rx = after(Duration::from_millis(1));
+        let allocated = rx.allocation_probe();
+        rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        let clone = rx.clone();
+        drop(rx);
+        assert_eq!(clone.try_recv(), Err(TryRecvError::Empty));
+        assert!(allocated());
+        drop(clone);
+        eventually("a fired after channel outlived its receivers", || {
+            !allocated()
+        });
+
+        let rx = after(Duration::from_millis(5));
+        let allocated = rx.allocation_probe();
+        drop(rx); // before it fires: the timer entry still holds its side, until it is due
+        eventually("an after channel dropped unfired was never freed", || {
+            !allocated()
+        });
+    }
+
+    #[test]
+    fn tick_channels_are_freed_with_their_receivers() {
+        let rx = tick(Duration::from_millis(1));
+        let allocated = rx.allocation_probe();
+        rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        drop(rx);
+        eventually("a ticker outlived its receivers", || !allocated());
     }
 }
