@@ -155,15 +155,30 @@ fn stress_submit_racing_shutdown_loses_nothing() {
                     rejected.clone(),
                 );
                 thread::spawn(move || {
+                    let (ctx, cancel) = Context::background().with_cancel();
+                    let mut promises = Vec::new();
                     for i in 0..500 {
                         let ran = ran.clone();
                         let job = move || {
                             ran.fetch_add(1, Ordering::SeqCst);
                         };
-                        let r = if i % 2 == 0 {
-                            pool.execute(job).map_err(|e| e.into_inner())
-                        } else {
-                            pool.try_submit(job).map(|_| ()).map_err(|e| e.into_inner())
+                        if i == 250 {
+                            cancel.cancel(); // later submit_ctx calls are refused
+                        }
+                        let r = match i % 4 {
+                            0 => pool.execute(job).map_err(|e| e.into_inner()),
+                            1 => pool.try_submit(job).map(|_| ()).map_err(|e| e.into_inner()),
+                            2 => pool
+                                .submit(job)
+                                .map(|p| promises.push(p))
+                                .map_err(|e| e.into_inner()),
+                            _ => pool
+                                .submit_ctx(job, &ctx)
+                                .map(|p| promises.push(p))
+                                .map_err(|e| match e {
+                                    SubmitCtxError::Done(job, _)
+                                    | SubmitCtxError::Shutdown(job) => job,
+                                }),
                         };
                         match r {
                             Ok(()) => accepted.fetch_add(1, Ordering::SeqCst),
@@ -173,13 +188,17 @@ fn stress_submit_racing_shutdown_loses_nothing() {
                             }
                         };
                     }
+                    // An accepted job's promise is kept: the job runs before shutdown ends.
+                    promises
                 })
             })
             .collect();
         thread::sleep(Duration::from_micros(200 * round));
         pool.shutdown();
         for s in submitters {
-            s.join().unwrap();
+            for p in s.join().unwrap() {
+                assert_eq!(p.get(), Ok(()), "round {round}: an accepted job's promise");
+            }
         }
         assert_eq!(
             ran.load(Ordering::SeqCst),
