@@ -45,7 +45,10 @@
 //! # Loom
 //!
 //! Built with `RUSTFLAGS="--cfg lockgate_loom"`, every atomic, cell, thread and waker comes from
-//! [loom](https://docs.rs/loom); the models live in the `loom-tests/` crate.
+//! [loom](https://docs.rs/loom); the models live in the `loom-tests/` crate. Built with
+//! `RUSTFLAGS="--cfg lockgate_shuttle"`, they come from [shuttle](https://docs.rs/shuttle)
+//! instead, for the randomized and PCT schedules of the `shuttle-tests/` crate. Under either,
+//! the modules that need a real clock or std threads (`pipeline`, `time`, `spawn`) are left out.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(
@@ -61,7 +64,8 @@ pub mod barrier;
 pub mod channel;
 pub mod context;
 pub mod future;
-#[cfg(not(lockgate_loom))]
+// Not under a model checker: pipeline stages run on std threads, and timers need a clock.
+#[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 pub mod pipeline;
 pub mod pool;
 pub mod pubsub;
@@ -69,13 +73,13 @@ pub mod queue;
 pub mod select;
 pub mod semaphore;
 mod sync;
-#[cfg(not(lockgate_loom))]
+#[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 pub mod time;
 mod wait;
 pub mod workers;
 
 pub use wait::WaitPolicy;
-#[cfg(not(lockgate_loom))]
+#[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 pub use workers::spawn;
 
 // The README's examples run as doctests.

@@ -1,15 +1,30 @@
-//! The loom switch: the one file in `src/` that names std or loom primitives.
+//! The model-checker switch: the one file in `src/` that names std, loom or shuttle
+//! primitives.
 //!
-//! Two mirrored halves export the same names. Normal builds get std's atomics, threads and
+//! Three mirrored halves export the same names. Normal builds get std's atomics, threads and
 //! `Arc`; builds with `RUSTFLAGS="--cfg lockgate_loom"` get loom's models of them, so every
 //! structure in the crate can be model-checked from `loom-tests/` without a line of change.
-//! (The same shape as `crossbeam-utils`' and tokio's `loom` modules.)
+//! (The same shape as `crossbeam-utils`' and tokio's `loom` modules.) Builds with
+//! `RUSTFLAGS="--cfg lockgate_shuttle"` get [shuttle](https://docs.rs/shuttle)'s, for the
+//! randomized and PCT schedules of `shuttle-tests/`, which reach more threads and deeper
+//! preemption than loom's exhaustive search can afford. The two checkers exclude each other.
 //!
-//! Loom has no clock. Under loom a timed park ([`park_until`]) yields once and then reports
-//! that the deadline passed, so a timeout can strike at any interleaving point and the model
-//! explores every race between a waiter giving up and a notifier waking it.
+//! Neither checker has a clock. Under loom a timed park ([`park_until`]) yields once and then
+//! reports that the deadline passed, so a timeout can strike at any interleaving point and the
+//! model explores every race between a waiter giving up and a notifier waking it. Under
+//! shuttle it yields and then lets the schedule's own random choice decide between a timeout
+//! and a spurious return, so a timed waiter may also outlive a few parks and be woken.
+//!
+//! Shuttle schedules only what goes through its types. Two things do not, and are safe
+//! because neither blocks: the `UnsafeCell` (shuttle has no cell checker; std's is used) and
+//! crossbeam-epoch (used by the pub-sub), whose atomics and thread-locals are std's, so
+//! every shuttle thread shares one epoch participant and an epoch operation runs as one step.
 
-#[cfg(not(lockgate_loom))]
+// With both set, the build goes on as a loom build, so this is the one error it reports.
+#[cfg(all(lockgate_loom, lockgate_shuttle))]
+compile_error!("`--cfg lockgate_loom` and `--cfg lockgate_shuttle` exclude each other: set one");
+
+#[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 mod imp {
     // The shim exports the whole vocabulary, used or not yet, so both halves stay in step.
     #[allow(unused_imports)]
@@ -105,31 +120,7 @@ mod imp {
         Instant::now() >= deadline
     }
 
-    /// `std::cell::UnsafeCell` with loom's closure-based access API.
-    #[derive(Debug, Default)]
-    #[repr(transparent)]
-    pub(crate) struct UnsafeCell<T: ?Sized>(std::cell::UnsafeCell<T>);
-
-    impl<T> UnsafeCell<T> {
-        #[inline(always)]
-        pub(crate) const fn new(value: T) -> Self {
-            UnsafeCell(std::cell::UnsafeCell::new(value))
-        }
-    }
-
-    impl<T: ?Sized> UnsafeCell<T> {
-        /// Runs `f` with a shared raw pointer to the contents.
-        #[inline(always)]
-        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
-            f(self.0.get())
-        }
-
-        /// Runs `f` with a unique raw pointer to the contents.
-        #[inline(always)]
-        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
-            f(self.0.get())
-        }
-    }
+    pub(crate) use super::plain_cell::UnsafeCell;
 
     /// `global!(name: Type = init)` defines `fn name() -> &'static Type`, initialized on first
     /// use. (Under loom it is re-created for every model execution.)
@@ -281,6 +272,166 @@ mod imp {
         };
     }
     pub(crate) use global;
+}
+
+#[cfg(all(lockgate_shuttle, not(lockgate_loom)))]
+mod imp {
+    // Shuttle models every atomic access as SeqCst, whatever the ordering named: orderings
+    // weaker than SeqCst are loom's to check.
+    #[allow(unused_imports)]
+    pub(crate) use shuttle::sync::atomic::{
+        fence, AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
+    };
+    // Shuttle's `Arc` is std's.
+    pub(crate) use shuttle::sync::{Arc, Mutex, MutexGuard};
+    #[allow(unused_imports)]
+    pub(crate) use std::sync::Arc as StdArc;
+    // Shuttle runs every model thread on the test's OS thread (as loom does), so std's flag
+    // is the right one; `shuttle::thread::panicking` is the same function.
+    pub(crate) use shuttle::thread::{current, panicking, yield_now, JoinHandle, Thread};
+    pub(crate) use shuttle::thread_local;
+
+    pub(crate) use super::plain_cell::UnsafeCell;
+
+    /// A loom-only device (see loom's `Mutex`); nothing under shuttle, whose `unpark` of a
+    /// thread blocked on a mutex only leaves it a token for its next `park`, as std does.
+    pub(crate) struct YieldingLocks;
+
+    impl YieldingLocks {
+        #[inline(always)]
+        pub(crate) fn enter() -> Self {
+            YieldingLocks
+        }
+    }
+
+    /// Starts a named (model) thread.
+    pub(crate) fn spawn_named<F: FnOnce() + Send + 'static>(
+        name: String,
+        f: F,
+    ) -> std::io::Result<JoinHandle<()>> {
+        shuttle::thread::Builder::new().name(name).spawn(f)
+    }
+
+    /// Shuttle has no `AtomicWaker`: this one keeps the waker behind a shuttle mutex, so every
+    /// registration and wake is a step the scheduler sees. It keeps the contract callers rely
+    /// on: a `wake` that follows a registration wakes the waker registered last.
+    #[derive(Debug, Default)]
+    pub(crate) struct AtomicWaker(Mutex<Option<core::task::Waker>>);
+
+    impl AtomicWaker {
+        pub(crate) fn new() -> Self {
+            AtomicWaker(Mutex::new(None))
+        }
+
+        /// Takes the registered waker out, if any, and wakes it (outside the lock).
+        pub(crate) fn wake(&self) {
+            let w = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(w) = w {
+                w.wake();
+            }
+        }
+    }
+
+    /// Registers `waker` in `slot`; the one it displaces is dropped outside the lock.
+    pub(crate) fn register_waker(slot: &AtomicWaker, waker: &core::task::Waker) {
+        let displaced = {
+            let mut g = slot.0.lock().unwrap_or_else(|e| e.into_inner());
+            match &*g {
+                Some(w) if w.will_wake(waker) => None,
+                _ => g.replace(waker.clone()),
+            }
+        };
+        drop(displaced);
+    }
+
+    use std::time::Instant;
+
+    /// A full memory fence. Shuttle's executions are sequentially consistent, so its
+    /// `fence(SeqCst)` orders nothing more and is no scheduling point: this is it.
+    #[inline(always)]
+    pub(crate) fn full_fence() {
+        fence(Ordering::SeqCst);
+    }
+
+    /// Under shuttle a spin is a yield, so the scheduler runs someone else (and PCT lowers
+    /// the spinner's priority, so a spin loop cannot starve the thread it waits for).
+    #[inline(always)]
+    pub(crate) fn spin_loop() {
+        shuttle::hint::spin_loop();
+    }
+
+    /// Shuttle has no clock: an untimed park parks; a timed park yields and then reports a
+    /// timeout or, by the schedule's own random choice (one in two), a spurious return, after
+    /// which the caller re-checks and parks again. A timeout can so strike at every park
+    /// while a timed waiter can also stay long enough to be woken. It never really sleeps:
+    /// shuttle cannot wake a parked thread on a timer, and would call that a deadlock.
+    pub(crate) fn park_until(deadline: Option<Instant>) -> bool {
+        match deadline {
+            None => {
+                shuttle::thread::park();
+                false
+            }
+            Some(_) => {
+                use shuttle::rand::Rng;
+                shuttle::thread::yield_now();
+                shuttle::rand::thread_rng().gen::<bool>()
+            }
+        }
+    }
+
+    /// Never, under shuttle, as under loom: a schedule must not branch on the wall clock (a
+    /// failing schedule would not replay), so deadlines strike only where a wait parks
+    /// ([`park_until`] above). A `WaitPolicy::Spin` wait never parks, so under shuttle it
+    /// ends only by success (or at shuttle's step bound): no model uses `Spin` with a timeout.
+    pub(crate) fn deadline_passed(_deadline: Instant) -> bool {
+        false
+    }
+
+    /// `global!(name: Type = init)`: a lazily built global, re-created for every execution
+    /// (shuttle's `lazy_static!`, which drops it when the execution ends), so no shuttle object
+    /// outlives its execution.
+    macro_rules! global {
+        ($name:ident: $t:ty = $init:expr) => {
+            fn $name() -> &'static $t {
+                shuttle::lazy_static! {
+                    static ref CELL: $t = $init;
+                }
+                &CELL
+            }
+        };
+    }
+    pub(crate) use global;
+}
+
+/// The cell of std and shuttle builds: std's, behind loom's access API. (Shuttle has no cell
+/// checker: a data race under it shows only as the wrong value it lets through.)
+#[cfg(not(lockgate_loom))]
+mod plain_cell {
+    /// `std::cell::UnsafeCell` with loom's closure-based access API (std and shuttle builds).
+    #[derive(Debug, Default)]
+    #[repr(transparent)]
+    pub(crate) struct UnsafeCell<T: ?Sized>(std::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        #[inline(always)]
+        pub(crate) const fn new(value: T) -> Self {
+            UnsafeCell(std::cell::UnsafeCell::new(value))
+        }
+    }
+
+    impl<T: ?Sized> UnsafeCell<T> {
+        /// Runs `f` with a shared raw pointer to the contents.
+        #[inline(always)]
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        /// Runs `f` with a unique raw pointer to the contents.
+        #[inline(always)]
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
 }
 
 pub(crate) use imp::*;

@@ -23,7 +23,10 @@ use crate::wait::{self, Until, WaitList, WaitPolicy, Waiter, CLOSED};
 /// re-check sees (see `WaitList::has_waiters`), and a waiter that sees a ticket taken never
 /// parks on it. Under loom, spinning on another thread's progress makes the exploration
 /// unbounded, so loom builds park on an in-flight slot instead and the list's notifier pairs
-/// with a fence; that is the protocol the loom models check.
+/// with a fence; that is the protocol the loom models check. Shuttle builds keep the normal
+/// protocol: shuttle's schedules are sampled, not enumerated, so a spin costs them only
+/// length, and every atomic is SeqCst under shuttle, which is what the fence-free argument
+/// needs; so the shuttle models check the protocol that normal builds run.
 const SPIN_ON_IN_FLIGHT: bool = !cfg!(lockgate_loom);
 
 /// Bit set in `disconnected` once the last sender is gone.

@@ -238,7 +238,9 @@ impl Node {
                 .clone();
             node.finish(s, cause);
         }
-        #[cfg(not(lockgate_loom))]
+        // No timer thread under a model checker: there a deadline strikes only where a wait
+        // parks (see `sync::park_until`).
+        #[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
         if let (Some(d), None) = (deadline, born_done) {
             if deadline != parent.deadline {
                 crate::time::timer::schedule(d, Box::new(Expire(StdArc::downgrade(&node))));
@@ -249,10 +251,10 @@ impl Node {
 }
 
 /// A context deadline on the shared timer: the node, held weakly.
-#[cfg(not(lockgate_loom))]
+#[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 struct Expire(std::sync::Weak<Node>);
 
-#[cfg(not(lockgate_loom))]
+#[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 impl crate::time::timer::Timed for Expire {
     fn fire(&self, _now: Instant) -> Option<Instant> {
         if let Some(node) = self.0.upgrade() {

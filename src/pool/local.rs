@@ -82,7 +82,9 @@ impl Drop for ThreadState {
         // Not under loom: loom drops a spawned thread's locals after `join` was notified (so a
         // flush would race the joining thread, unlike a real exit) and the main thread's after
         // its lazy statics (so `indices()` would panic). Loom models call `flush_thread` at the
-        // end of a thread instead, which runs the same flush.
+        // end of a thread instead, which runs the same flush. Shuttle drops a thread's locals
+        // as std does (before its `join` returns; the main thread's before the statics), so
+        // shuttle builds flush here.
         if cfg!(lockgate_loom) {
             return;
         }

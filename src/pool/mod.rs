@@ -202,7 +202,9 @@ impl<T: Send> Flush for Inner<T> {
 /// The number of per-thread slots in a pool: twice the machine's parallelism, at least 16.
 /// Threads beyond that use only the shared ring.
 fn slot_count() -> usize {
-    if cfg!(lockgate_loom) {
+    // Few and fixed under a model checker: a model with more threads than slots reaches
+    // the shared ring, and the count does not depend on the machine.
+    if cfg!(any(lockgate_loom, lockgate_shuttle)) {
         return 4;
     }
     std::thread::available_parallelism()

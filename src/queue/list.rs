@@ -54,10 +54,11 @@ use crossbeam_utils::CachePadded;
 use crate::sync::{AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
 use crate::wait::Backoff;
 
-/// Positions per block (a power of two). Small under loom, so a model crosses blocks.
-#[cfg(not(lockgate_loom))]
+/// Positions per block (a power of two in normal builds). Small under loom and shuttle, so a
+/// model crosses blocks.
+#[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 const LAP: usize = 32;
-#[cfg(lockgate_loom)]
+#[cfg(any(lockgate_loom, lockgate_shuttle))]
 const LAP: usize = 3;
 /// Slots per block: one position per lap is the block end.
 const BLOCK_CAP: usize = LAP - 1;

@@ -226,9 +226,10 @@ fn with_rng<R>(f: impl FnOnce(&mut Xorshift) -> R) -> R {
     RNG.with(|r| {
         let mut x = r.get();
         if x == 0 {
-            // Seed from the cell's address: distinct per thread. Loom executions must replay
-            // exactly, and loom's thread-locals move between executions: a constant there.
-            x = if cfg!(lockgate_loom) {
+            // Seed from the cell's address: distinct per thread. Loom and shuttle executions
+            // must replay exactly, and their thread-locals move between executions: a
+            // constant there.
+            x = if cfg!(any(lockgate_loom, lockgate_shuttle)) {
                 0x9E37_79B9_7F4A_7C15
             } else {
                 (r as *const Cell<u64> as usize as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1
@@ -471,7 +472,9 @@ pub fn run_blocking<L: ArmList + ?Sized>(
     // paying for linking into every list and parking, as a single blocking call does with
     // the default policy; a partner a few hundred nanoseconds away is caught here.
     // Loom builds skip it: it only repeats step 1, and without it every model execution
-    // reaches the linking and parking protocol, which is what the models are for.
+    // reaches the linking and parking protocol, which is what the models are for. Shuttle
+    // builds keep it (a short one, see `wait::backoff`): their schedules are sampled, and
+    // reach both ways out of it.
     let mut backoff = crate::wait::Backoff::new();
     while !cfg!(lockgate_loom) && !backoff.is_completed() {
         backoff.snooze();

@@ -8,9 +8,9 @@
 
 use crate::sync;
 
-#[cfg(not(lockgate_loom))]
+#[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 const SPIN_LIMIT: u32 = 6;
-#[cfg(not(lockgate_loom))]
+#[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 const YIELD_LIMIT: u32 = 10;
 
 // Under loom every spin is a yield, and loom schedules the least-yielded thread first, so a
@@ -20,6 +20,16 @@ const YIELD_LIMIT: u32 = 10;
 const SPIN_LIMIT: u32 = 0;
 #[cfg(lockgate_loom)]
 const YIELD_LIMIT: u32 = 0;
+
+// Under shuttle a spin is a yield too, and each yield a step of the schedule. Shuttle's
+// schedulers are fair to spinners (PCT lowers a yielding thread's priority), so the phase need
+// not be a single step; a short one (three spins, then one yield) keeps schedules short, so
+// PCT's few priority changes land in the protocol, and still lets a partner be caught while
+// spinning as well as after parking.
+#[cfg(all(lockgate_shuttle, not(lockgate_loom)))]
+const SPIN_LIMIT: u32 = 1;
+#[cfg(all(lockgate_shuttle, not(lockgate_loom)))]
+const YIELD_LIMIT: u32 = 2;
 
 /// Exponential backoff state for one waiting call.
 #[derive(Debug, Default)]
@@ -66,16 +76,21 @@ impl Backoff {
 /// Checks per spin phase of [`spin_poll`]: a microsecond or two of `pause`s, several barrier
 /// rounds with a thread per core. Longer phases cost oversubscribed machines more than they
 /// save (measured: 1024 checks made 8 threads on 2 cores 5x slower than 128).
-#[cfg(not(lockgate_loom))]
+#[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 const POLL_SPINS: u32 = 128;
 /// Yields after the spin phase of [`spin_poll`], for oversubscribed machines.
-#[cfg(not(lockgate_loom))]
+#[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 const POLL_YIELDS: u32 = 8;
 // Under loom a spin is a yield; one of each keeps the models small (see above).
 #[cfg(lockgate_loom)]
 const POLL_SPINS: u32 = 1;
 #[cfg(lockgate_loom)]
 const POLL_YIELDS: u32 = 0;
+// Under shuttle, a short phase of each (see above).
+#[cfg(all(lockgate_shuttle, not(lockgate_loom)))]
+const POLL_SPINS: u32 = 2;
+#[cfg(all(lockgate_shuttle, not(lockgate_loom)))]
+const POLL_YIELDS: u32 = 1;
 
 /// A spin phase for waits that are expected to end within a round trip or two of a cache
 /// line (a barrier round): re-checks `attempt` after every `spin_loop` hint instead of backing

@@ -528,7 +528,8 @@ impl<P> WaitList<P> {
     /// RMW. (crossbeam-channel relies on the same argument.) Loom cannot model SeqCst loads
     /// and stores beyond Acquire/Release, so under loom the pairing is made with a fence (and
     /// the channel parks on an in-flight slot, see `channel::array`), which is the form the
-    /// loom models verify.
+    /// loom models verify. Shuttle builds go without the fence, as normal builds do: shuttle
+    /// runs every access SeqCst, so its models check the fence-free form.
     #[inline]
     fn has_waiters(&self) -> bool {
         #[cfg(lockgate_loom)]

@@ -231,7 +231,8 @@ impl Inner {
         match spawn_named(format!("{}-{k}", this.name), move || Inner::work(me, k)) {
             Ok(h) => {
                 let mut hs = this.handles.lock().unwrap_or_else(|e| e.into_inner());
-                #[cfg(not(lockgate_loom))]
+                // (Loom's and shuttle's `JoinHandle`s cannot tell; their pools are small.)
+                #[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
                 hs.retain(|h| !h.is_finished());
                 hs.push(h);
                 true
@@ -554,7 +555,7 @@ impl Inner {
 }
 
 /// Runs `f` here and returns its (already resolved) promise: the caller-runs path.
-#[cfg_attr(lockgate_loom, allow(dead_code))] // `spawn` does not exist under loom
+#[cfg_attr(any(lockgate_loom, lockgate_shuttle), allow(dead_code))] // no `spawn` under a model checker
 pub(super) fn run_here<F, T>(inner: &Inner, f: F) -> Promise<T>
 where
     F: FnOnce() -> T + Send + 'static,

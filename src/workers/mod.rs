@@ -28,7 +28,8 @@
 //! pool.shutdown(); // drains the queue, joins the workers
 //! ```
 
-#[cfg(not(lockgate_loom))]
+// The default pool is a process-wide global of real threads: not under a model checker.
+#[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 mod default;
 mod error;
 mod inner;
@@ -43,7 +44,7 @@ use crate::sync::Arc;
 use crate::wait::{deadline_after, Until};
 use inner::{rejected, run_here, unwrap_execute, Execute, Inner, Job, Submit};
 
-#[cfg(not(lockgate_loom))]
+#[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 pub use default::spawn;
 pub use error::{Rejected, SubmitCtxError};
 pub use inner::MAX_WORKERS;
@@ -356,7 +357,7 @@ impl WorkerPool {
     }
 
     /// Used by `spawn`: runs `f` on a worker, or here if the queue is full.
-    #[cfg_attr(lockgate_loom, allow(dead_code))] // `spawn` does not exist under loom
+    #[cfg_attr(any(lockgate_loom, lockgate_shuttle), allow(dead_code))] // no `spawn` under a model checker
     pub(crate) fn submit_or_run_here<F, T>(&self, f: F) -> Promise<T>
     where
         F: FnOnce() -> T + Send + 'static,
