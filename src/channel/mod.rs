@@ -374,7 +374,7 @@ impl<T> Sender<T> {
 impl<T> Receiver<T> {
     /// For the crate's unit tests: a probe that says whether the channel's memory is still
     /// allocated (some handle, or a timer entry's, still holds it), to prove nothing leaks.
-    #[cfg(all(test, not(lockgate_loom)))]
+    #[cfg(all(test, not(any(lockgate_loom, lockgate_shuttle))))]
     pub(crate) fn allocation_probe(&self) -> impl Fn() -> bool {
         let weak = Arc::downgrade(&self.shared);
         move || weak.strong_count() > 0

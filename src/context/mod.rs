@@ -303,6 +303,11 @@ impl Drop for Node {
         let mut up = self.parent.take();
         while let Some(arc) = up {
             let key = StdArc::as_ptr(&arc) as usize;
+            // `key` must stay this node's address until it has left its parent's map: a node
+            // that ended on its own dropped the map's `Weak` already, so without this one
+            // `into_inner` would free the allocation, a new sibling could be created at the
+            // same address, and the removal below would take the sibling's entry instead.
+            let keep = StdArc::downgrade(&arc);
             up = match StdArc::into_inner(arc) {
                 Some(mut node) => {
                     node.unregister(key);
@@ -310,6 +315,7 @@ impl Drop for Node {
                 }
                 None => None,
             };
+            drop(keep);
         }
     }
 }
@@ -341,6 +347,11 @@ pub struct CancelHandle {
 
 impl CancelHandle {
     /// Cancels the context and every descendant with [`ContextError::Canceled`].
+    ///
+    /// A descendant that is ending on its own at the same instant (its own cancel, its
+    /// deadline) is ended by that call instead, which then ends the subtree below it; so a
+    /// grandchild may still be live for a moment after this returns (its waiters are woken
+    /// by the other call). Every descendant ends either way.
     pub fn cancel(&self) {
         self.node.finish(CANCELED, None);
     }

@@ -19,8 +19,9 @@
 //! (`Ok(None)`) only when the generator reached the end of its iterator and every stage saw
 //! its input end normally; a stage stopped by the context marks the pipeline cut before it
 //! drops its sender, so a consumer that wakes to find the channels closed still reports
-//! [`PipelineError::Canceled`], even when the cancellation raced the last item. Stages run on dedicated threads,
-//! never on a pool's workers, so a stage waiting for input cannot starve a pool.
+//! [`PipelineError::Canceled`], even when the cancellation raced the last item. Stages run
+//! on dedicated threads, never on a pool's workers, so a stage waiting for input cannot
+//! starve a pool.
 //!
 //! [`fan_out`] and [`fan_in`] are also given on plain channels, as in the seed.
 //!
@@ -76,13 +77,42 @@ pub(super) struct Run {
 }
 
 impl Run {
-    /// Marks the pipeline cut short (SeqCst: rare, and read only after a disconnect).
-    pub(super) fn cut(&self) {
-        self.cut.store(true, SeqCst);
+    /// The guard a stage thread holds for its whole run: see [`Exit`].
+    pub(super) fn exit(&self) -> Exit<'_> {
+        Exit {
+            run: self,
+            normal: false,
+        }
     }
 
     fn is_cut(&self) -> bool {
         self.cut.load(SeqCst)
+    }
+}
+
+/// Marks the pipeline cut when dropped, unless [`normal`](Exit::normal) was called first.
+/// A stage thread holds one for its whole run, so every way out but the normal end (a
+/// cancellation, downstream gone, an error passed on, a panic unwinding out of user code
+/// such as an item's `Drop`) marks the cut; as a local of the thread's closure it drops
+/// before the sender the closure captured.
+pub(super) struct Exit<'a> {
+    run: &'a Run,
+    normal: bool,
+}
+
+impl Exit<'_> {
+    /// The stage ended normally: its input ended and everything it had was sent.
+    pub(super) fn normal(mut self) {
+        self.normal = true;
+    }
+}
+
+impl Drop for Exit<'_> {
+    fn drop(&mut self) {
+        if !self.normal {
+            // SeqCst: rare, and read only after a disconnect.
+            self.run.cut.store(true, SeqCst);
+        }
     }
 }
 
@@ -153,8 +183,9 @@ impl<T: Send + 'static> Pipeline<T> {
         };
         let r = run.clone();
         let h = stage_thread(move || {
-            if !generate(iter, &tx, &r.ctx) {
-                r.cut();
+            let exit = r.exit();
+            if generate(iter, &tx, &r.ctx) {
+                exit.normal();
             }
         });
         Pipeline {
@@ -188,8 +219,9 @@ impl<T: Send + 'static> Pipeline<T> {
                 .map(|_| {
                     let (input, tx, f, run) = (input.clone(), tx.clone(), f.clone(), run.clone());
                     stage_thread(move || {
-                        if !run_stage(&input, &tx, &run.ctx, |v| f(v)) {
-                            run.cut();
+                        let exit = run.exit();
+                        if run_stage(&input, &tx, &run.ctx, |v| f(v)) {
+                            exit.normal();
                         }
                     })
                 })
@@ -200,8 +232,8 @@ impl<T: Send + 'static> Pipeline<T> {
 
     /// The pipeline continued by the stage `build` starts on this one's output (given the
     /// input, the pipeline's context and cut mark, and the channel capacity; it returns the
-    /// new output and its threads; each thread that stops early marks the cut). The stage threads so far move to the new handle, so dropping this one
-    /// cancels nothing.
+    /// new output and its threads; each thread that stops early marks the cut). The stage
+    /// threads so far move to the new handle, so dropping this one cancels nothing.
     fn extend<U>(
         mut self,
         build: impl FnOnce(Receiver<Msg<T>>, &Run, usize) -> (Receiver<Msg<U>>, Vec<JoinHandle<()>>),
@@ -478,5 +510,5 @@ pub fn fan_in<T: Send + 'static>(inputs: Vec<Receiver<T>>, capacity: usize) -> R
     rx
 }
 
-#[cfg(all(test, not(lockgate_loom)))]
+#[cfg(all(test, not(any(lockgate_loom, lockgate_shuttle))))]
 mod tests;

@@ -3,8 +3,8 @@
 //! bounds the items in flight (taken by the dispatcher, given back as each result leaves in
 //! order), so one slow item holds back at most that many and memory stays bounded.
 //!
-//! Every thread that stops before its input ended normally marks the pipeline cut (see
-//! `Run`), so a consumer never takes a cancelled map for a finished one.
+//! Every thread holds the pipeline's exit guard (`Exit`): any way out but its input's normal
+//! end marks the pipeline cut, so a consumer never takes a cancelled map for a finished one.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -38,28 +38,29 @@ where
     {
         let (run, window, done_tx) = (run.clone(), window.clone(), done_tx.clone());
         threads.push(stage_thread(move || {
+            let exit = run.exit(); // every return but the input's end marks the cut
             let ctx = &run.ctx;
             let mut seq = 0u64;
             loop {
                 let item = match input.recv_ctx(ctx) {
                     Ok(m) => m,
-                    Err(RecvCtxError::Disconnected) => return, // input over
-                    Err(RecvCtxError::Done(_)) => return run.cut(),
+                    Err(RecvCtxError::Disconnected) => return exit.normal(), // input over
+                    Err(RecvCtxError::Done(_)) => return,
                 };
                 let Ok(permit) = window.acquire_ctx(ctx) else {
-                    return run.cut();
+                    return;
                 };
                 permit.forget(); // given back by the re-order stage
                 match item {
                     Ok(v) => {
                         if work_tx.send_ctx((seq, v), ctx).is_err() {
-                            return run.cut();
+                            return;
                         }
                     }
                     // An upstream error takes its place in the order, then ends the stage.
                     Err(e) => {
                         let _ = done_tx.send_ctx((seq, Err(e)), ctx);
-                        return run.cut();
+                        return;
                     }
                 }
                 seq += 1;
@@ -69,15 +70,18 @@ where
     // Workers.
     for _ in 0..workers {
         let (work_rx, done_tx, f, run) = (work_rx.clone(), done_tx.clone(), f.clone(), run.clone());
-        threads.push(stage_thread(move || loop {
-            let (i, v) = match work_rx.recv_ctx(&run.ctx) {
-                Ok(job) => job,
-                Err(RecvCtxError::Disconnected) => return, // the dispatcher is done
-                Err(RecvCtxError::Done(_)) => return run.cut(),
-            };
-            let out = catch(|| f(v)).map_err(|p| Box::new(PipelineError::from_promise(p)));
-            if done_tx.send_ctx((i, out), &run.ctx).is_err() {
-                return run.cut();
+        threads.push(stage_thread(move || {
+            let exit = run.exit();
+            loop {
+                let (i, v) = match work_rx.recv_ctx(&run.ctx) {
+                    Ok(job) => job,
+                    Err(RecvCtxError::Disconnected) => return exit.normal(), // dispatcher done
+                    Err(RecvCtxError::Done(_)) => return,
+                };
+                let out = catch(|| f(v)).map_err(|p| Box::new(PipelineError::from_promise(p)));
+                if done_tx.send_ctx((i, out), &run.ctx).is_err() {
+                    return;
+                }
             }
         }));
     }
@@ -86,6 +90,7 @@ where
     {
         let run = run.clone();
         threads.push(stage_thread(move || {
+            let exit = run.exit();
             let ctx = &run.ctx;
             let mut pending: BTreeMap<u64, Msg<U>> = BTreeMap::new();
             let mut next = 0u64;
@@ -94,14 +99,14 @@ where
                     Ok(done) => done,
                     // Every worker is done; a gap left in the order would mean one stopped
                     // early, and it marked the cut already.
-                    Err(RecvCtxError::Disconnected) if pending.is_empty() => return,
-                    Err(_) => return run.cut(),
+                    Err(RecvCtxError::Disconnected) if pending.is_empty() => return exit.normal(),
+                    Err(_) => return,
                 };
                 pending.insert(i, out);
                 while let Some(out) = pending.remove(&next) {
                     let stop = out.is_err();
                     if !send(&out_tx, out, ctx) || stop {
-                        return run.cut();
+                        return;
                     }
                     next += 1;
                     window.add_permits(1);

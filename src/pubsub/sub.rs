@@ -7,7 +7,7 @@
 //! with one `fetch_add` on that word and sees the flag in the value it returns (the intake
 //! gate of the worker pool, per subscriber), so either it saw the close and queues nothing, or
 //! the close saw it inside and the subscriber waits for it; the last delivery to leave after
-//! a close wakes the subscriber. Hence a publish that counts a subscriber always reaches it.
+//! a close wakes the subscriber. Hence no message a publish counts is lost to the close.
 
 use core::fmt;
 use core::future::Future;

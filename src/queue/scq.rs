@@ -31,10 +31,10 @@
 //! with many threads enough subtractions decided before an enqueue re-armed the threshold can
 //! land after it and leave it negative while that enqueue's number sits in the ring. A
 //! negative threshold is therefore not final here: a dequeuer that finds it spent looks at the
-//! cells of positions `tail - 1` and `head`, and if either holds a number of its position's
-//! cycle it re-arms the threshold and goes on (`IndexRing::rearm_if_published` argues why this
-//! is exact once operations stop, and why it cannot reopen the livelock the threshold exists
-//! to prevent).
+//! cells of the positions between `head` and `tail`, and if one holds a published number it
+//! re-arms the threshold and goes on (`IndexRing::rearm_if_published` argues why an empty
+//! answer is then exact, and why this cannot reopen the livelock the threshold exists to
+//! prevent).
 //!
 //! Consecutive positions are spread over different cache lines (`remap`) so that threads
 //! working on neighbouring positions do not share a line.
@@ -244,8 +244,8 @@ impl IndexRing {
         }
     }
 
-    /// Called when the threshold is spent: re-arms it and returns `true` if the ring visibly
-    /// holds a number that no dequeuer has reached yet, else returns `false` (the ring may be
+    /// Called when the threshold is spent: re-arms it and returns `true` if the ring holds a
+    /// number that no dequeuer has reached yet, else returns `false` (the ring may be
     /// reported empty).
     ///
     /// Why it exists. The threshold counts failed dequeues since the last enqueue, but a
@@ -255,19 +255,20 @@ impl IndexRing {
     /// zero while the enqueued number sits in the ring, and before this check a negative
     /// threshold was final: `push` failed and `pop` found nothing forever.
     ///
-    /// The check. Read `head`, then `tail`; if `tail > head`, look at the cells of positions
-    /// `tail - 1` and `head`: a cell holding a number of its position's own cycle is a
-    /// published number whose dequeuer has not taken it. Then set the threshold to at least
-    /// `tail - head`, enough failures to walk from `head` to `tail - 1`.
+    /// The check. Read `head` (`h`), then `tail` (`t`); if `t > h`, look at the cells of the
+    /// positions from `h` up to `t` (at most `2n`, one per cell; `t - 1` first, the one that
+    /// holds a number when nothing is in flight): a cell holding a number of its position's
+    /// cycle or a later one holds a number published at a position no dequeuer had reached
+    /// at our `head` load. Then set the threshold to at least `t - h`, enough failures to
+    /// walk from `h` to `t - 1`.
     ///
-    /// Why it is exact when no operation on this ring is in flight: `tail` only grows by an
-    /// enqueuer's `fetch_add` or by `catchup`, which never sets it above `head`; so `tail >
-    /// head` means the last write was an enqueuer's `fetch_add` of position `tail - 1`, and an
-    /// enqueuer that finished without fetching again published its number there. No dequeuer
-    /// has fetched that position (`head <= tail - 1`), so the number is still in the cell.
-    /// Conversely `tail <= head` means every position an enqueuer took has had a dequeuer:
-    /// the ring is empty. Hence no quiescent ring can stay stuck, whichever ring (`free` or
-    /// `used`) and whichever direction (a free slot hidden from `push`, a value from `pop`).
+    /// Why `false` means empty. A number whose enqueue finished before our `tail` load sits
+    /// at a position `p < t`. If `p < h`, a dequeuer fetched `p` and takes it (that dequeue
+    /// is ordered first). Otherwise its cell is among those scanned (positions `p` and
+    /// `p - 2n` share a cell, hence "or a later cycle"), and only the dequeuer of `p` empties
+    /// it. So every number of a finished enqueue is either being taken or seen here, with
+    /// enqueuers in flight or not, on either ring (a free slot hidden from `push`, a value
+    /// from `pop`). Enqueues still in flight are ordered after this dequeue.
     ///
     /// Why it cannot reopen the livelock the threshold prevents (a dequeuer leapfrogging an
     /// enqueuer forever on an empty ring): a re-arm needs a published number at a position
@@ -277,17 +278,22 @@ impl IndexRing {
     /// `head`, i.e. another completed enqueue. A dequeue call can thus loop forever only
     /// while other calls keep completing: lock-free, as SCQ is. In the leapfrog itself no
     /// number gets published, so no re-arm happens and the threshold still ends it.
+    ///
+    /// Cost: two loads and at most `t - h` cell loads (read-only), paid only while the
+    /// threshold is spent and an enqueuer has taken a position past `head`; an empty ring
+    /// after `catchup` has `t <= h` and pays two loads.
     fn rearm_if_published(&self) -> bool {
         let h = self.head.load(SeqCst);
         let t = self.tail.load(SeqCst);
         if t <= h {
             return false;
         }
-        let published = |pos: u64| {
+        let holds = |pos: u64| {
             let e = self.cells[self.remap(pos)].load(SeqCst);
-            self.cycle_of_cell(e) == self.cycle_of_pos(pos) && self.index_of(e) != self.bottom()
+            self.index_of(e) != self.bottom() && self.cycle_of_cell(e) >= self.cycle_of_pos(pos)
         };
-        if !published(t - 1) && !published(h) {
+        let end = t.min(h + (1u64 << self.order));
+        if !holds(t - 1) && !(h..end).any(holds) {
             return false;
         }
         // `t - h` is at most the positions ever taken, far below `i64::MAX`.
@@ -478,7 +484,7 @@ impl<T> fmt::Debug for ScqQueue<T> {
     }
 }
 
-#[cfg(all(test, not(lockgate_loom)))]
+#[cfg(all(test, not(any(lockgate_loom, lockgate_shuttle))))]
 mod tests {
     use super::ScqQueue;
     use crate::wait::pause::{paused, Point};
@@ -539,6 +545,74 @@ mod tests {
             "an empty queue of capacity 1 refused a push"
         );
         assert_eq!(q.pop(), Some(8));
+        assert_eq!(q.pop(), None);
+    }
+
+    /// Late subtractions while enqueuers are in flight at both ends of the scan: a value
+    /// whose push returned sits between two positions whose enqueuers are paused, so neither
+    /// `head`'s cell nor `tail - 1`'s holds a number. Capacity 3 (`n = 4`, threshold 11):
+    ///
+    /// 1. push A takes `used` position 9 and pauses;
+    /// 2. twelve pops pass the pre-check; one by one they take positions 9 to 20 (closing
+    ///    A's), pull `tail` up to 21 and pause before their subtraction;
+    /// 3. A takes position 21 and pauses again;
+    /// 4. push B publishes at 22 and returns (the threshold is armed: left as it is);
+    /// 5. push C takes 23 and pauses;
+    /// 6. the twelve subtractions take the threshold to -1;
+    /// 7. a pop must still find B's value.
+    #[test]
+    fn a_finished_push_between_paused_ones_is_found() {
+        let q = Arc::new(ScqQueue::new(3));
+        q.push(0u32).unwrap();
+        assert_eq!(q.pop(), Some(0));
+
+        let a = {
+            let q = q.clone();
+            paused(
+                &[Point::AfterTailFetchAdd, Point::AfterTailFetchAdd],
+                move || q.push(1),
+            )
+        };
+        a.0.reached(Point::AfterTailFetchAdd);
+        let poppers: Vec<_> = (0..12)
+            .map(|_| {
+                let q = q.clone();
+                let popper = paused(&[Point::AfterPrecheck, Point::BeforeLateSub], move || {
+                    q.pop()
+                });
+                popper.0.reached(Point::AfterPrecheck);
+                popper
+            })
+            .collect();
+        for (gate, _) in &poppers {
+            gate.release();
+            gate.reached(Point::BeforeLateSub);
+        }
+        a.0.release();
+        a.0.reached(Point::AfterTailFetchAdd);
+        assert_eq!(q.push(2), Ok(()));
+        let c = {
+            let q = q.clone();
+            paused(&[Point::AfterTailFetchAdd], move || q.push(3))
+        };
+        c.0.reached(Point::AfterTailFetchAdd);
+        for (gate, handle) in poppers {
+            gate.release();
+            assert_eq!(handle.join().unwrap(), None);
+        }
+
+        assert_eq!(
+            q.pop(),
+            Some(2),
+            "a finished push was hidden by in-flight ones"
+        );
+        a.0.release();
+        c.0.release();
+        assert_eq!(a.1.join().unwrap(), Ok(()));
+        assert_eq!(c.1.join().unwrap(), Ok(()));
+        let mut rest = vec![q.pop().unwrap(), q.pop().unwrap()];
+        rest.sort_unstable();
+        assert_eq!(rest, [1, 3]);
         assert_eq!(q.pop(), None);
     }
 

@@ -226,13 +226,16 @@ fn with_rng<R>(f: impl FnOnce(&mut Xorshift) -> R) -> R {
     RNG.with(|r| {
         let mut x = r.get();
         if x == 0 {
-            // Seed from the cell's address: distinct per thread. Loom and shuttle executions
-            // must replay exactly, and their thread-locals move between executions: a
-            // constant there.
+            // Seed from std's per-thread random hash keys (drawn from the OS once per thread,
+            // then stepped per use) over the cell's address: distinct per thread, even for a
+            // thread that reuses a finished one's stack and thread-locals. Loom and shuttle
+            // executions must replay exactly: a constant there.
             x = if cfg!(any(lockgate_loom, lockgate_shuttle)) {
                 0x9E37_79B9_7F4A_7C15
             } else {
-                (r as *const Cell<u64> as usize as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1
+                use std::hash::BuildHasher;
+                let keys = std::collections::hash_map::RandomState::new();
+                keys.hash_one(r as *const Cell<u64> as usize) | 1
             };
         }
         let mut g = Xorshift(x);

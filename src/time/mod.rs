@@ -35,10 +35,11 @@ use timer::Timed;
 ///
 /// After that one value the channel stays open and empty for good, as Go's does: a second
 /// `recv()` blocks forever, `recv_timeout` times out, `try_recv` finds it empty, and
-/// `is_closed()` stays false. So a timer stored before a `select!` loop fires its arm once
-/// and is then never ready again, rather than firing with an error on every pass. Nothing is
-/// kept alive for it: the timer holds its side until it fires (or finds every receiver gone),
-/// and the channel is freed with the last receiver.
+/// `is_closed()` stays false, and a blocking `iter()` (or a stream over it) never ends after
+/// the value: take the one value with `recv`. So a timer stored before a `select!` loop fires
+/// its arm once and is then never ready again, rather than firing with an error on every
+/// pass. Nothing is kept alive for it: the timer holds its side until it fires (or finds
+/// every receiver gone), and the channel is freed with the last receiver.
 ///
 /// # Examples
 ///

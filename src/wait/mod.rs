@@ -25,7 +25,7 @@
 
 mod backoff;
 mod list;
-#[cfg(all(test, not(lockgate_loom)))]
+#[cfg(all(test, not(any(lockgate_loom, lockgate_shuttle))))]
 pub(crate) mod pause;
 mod until;
 
@@ -33,7 +33,7 @@ mod until;
 /// `pause.rs`); compiled only into this crate's unit tests, nothing elsewhere.
 macro_rules! pause_point {
     ($point:ident) => {
-        #[cfg(all(test, not(lockgate_loom)))]
+        #[cfg(all(test, not(any(lockgate_loom, lockgate_shuttle))))]
         $crate::wait::pause::at($crate::wait::pause::Point::$point);
     };
 }

@@ -73,7 +73,8 @@ impl Gate {
 }
 
 pub(crate) fn at(point: Point) {
-    ARMED.with(|a| {
+    // `try_with`: a park while this thread's locals are being destroyed pauses nowhere.
+    let _ = ARMED.try_with(|a| {
         let mut a = a.borrow_mut();
         let Some(armed) = a.as_mut() else { return };
         if armed.points.last() != Some(&point) {
@@ -86,7 +87,7 @@ pub(crate) fn at(point: Point) {
         // the lockgate wait it stands in; give one back (every lockgate wait re-checks its
         // condition after a wake-up, so a spurious one costs a loop).
         std::thread::current().unpark();
-    })
+    });
 }
 
 /// Runs `f` on a new thread with `points` armed; returns the test's gate and the handle.
