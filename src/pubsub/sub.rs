@@ -1,13 +1,16 @@
 //! One subscriber's queue: a bounded ring, a wait list for the subscriber, one for
-//! publishers blocked on it (the `Block` policy), a lost-message counter, and one word with
-//! the closed flag and the deliveries in flight.
+//! publishers blocked on it (the `Block` policy), a lost-message counter, a closed flag and a
+//! count of the deliveries in flight.
 //!
 //! The end is exact: a subscriber reports `Closed` only once the queue is closed, every
-//! delivery that entered before the close has left, and nothing is queued. A delivery enters
-//! with one `fetch_add` on that word and sees the flag in the value it returns (the intake
-//! gate of the worker pool, per subscriber), so either it saw the close and queues nothing, or
-//! the close saw it inside and the subscriber waits for it; the last delivery to leave after
-//! a close wakes the subscriber. Hence no message a publish counts is lost to the close.
+//! delivery that entered before the close has left, and nothing is queued. A delivery counts
+//! itself in (an RMW), then reads the flag; the subscriber reads the flag, then the count
+//! with an RMW too (`is_ended`), so the two RMWs are ordered on the count and either the
+//! delivery sees the close and queues nothing, or the subscriber sees it inside and waits;
+//! the last delivery to leave a closed queue wakes the subscriber. Hence no message a publish counts is lost to the close. The count sits on a
+//! line of its own that only publishers write, and the subscriber's hot path reads only the
+//! flag, which changes once: a delivery adds two uncontended read-modify-writes and no line
+//! moves to the subscriber for it.
 
 use core::fmt;
 use core::future::Future;
@@ -24,9 +27,6 @@ use crate::queue::RingQueue;
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Ordering, StdArc};
 use crate::wait::{self, deadline_after, Until, WaitList, WaitPolicy, Waiter, CLOSED};
 
-/// The closed flag in `SubQueue::state`; the bits below count deliveries inside.
-const CLOSED_BIT: usize = 1 << (usize::BITS - 1);
-
 pub(super) struct SubQueue<T> {
     queue: RingQueue<T>,
     /// The subscriber waiting for a message. Padded: publishers read its waiter count on
@@ -37,12 +37,16 @@ pub(super) struct SubQueue<T> {
     /// Messages for this subscriber lost to overflow. Relaxed: a statistic, and the lag
     /// report it feeds promises nothing about order.
     lost: AtomicU64,
-    /// `CLOSED` (set once, by unsubscribe or close) | the deliveries inside `deliver`. A
-    /// delivery enters and leaves with SeqCst RMWs and close sets the flag with one, so
-    /// exactly one of "the delivery saw CLOSED" and "the close saw the delivery inside"
-    /// holds. SeqCst also because it is the condition write both wait lists' waiters
-    /// re-check (see `WaitList::has_waiters`).
-    state: AtomicUsize,
+    /// Set once, by unsubscribe or close. SeqCst: it is the condition write both wait lists'
+    /// waiters re-check (see `WaitList::has_waiters`); read by a delivery after it counted
+    /// itself into `inside`, and by the subscriber before it looks at `inside`.
+    closed: AtomicBool,
+    /// Deliveries inside `deliver`: each counts itself in before it reads `closed`. Only
+    /// read-modify-writes touch it (SeqCst; the subscriber's look adds zero, see
+    /// `is_ended`), so every pair of them is ordered by what reads from what. Padded:
+    /// publishers write it on every delivery; the subscriber touches it only once it has
+    /// seen `closed`.
+    inside: CachePadded<AtomicUsize>,
     /// Set once, when the subscription is dropped: nobody will read, so whatever is queued
     /// is dropped at once rather than when the epoch collector frees the old topic maps that
     /// still point here. SeqCst, for the drain hand-shake in `deliver` and `leave`.
@@ -56,25 +60,31 @@ impl<T> SubQueue<T> {
             readers: CachePadded::new(WaitList::new()),
             writers: CachePadded::new(WaitList::new()),
             lost: AtomicU64::new(0),
-            state: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            inside: CachePadded::new(AtomicUsize::new(0)),
             gone: AtomicBool::new(false),
         }
     }
 
     fn is_closed(&self) -> bool {
-        self.state.load(Ordering::SeqCst) & CLOSED_BIT != 0
+        self.closed.load(Ordering::SeqCst)
     }
 
     /// Closed, and no delivery that entered before the close is still inside: whatever
-    /// will ever be queued is queued.
+    /// will ever be queued is queued. Flag first, then the count, read with a read-modify-
+    /// write (adding zero), not a load: a delivery's count-in that comes later in the
+    /// count's modification order reads from ours, so our read of the flag (and the close it
+    /// saw) happens before that delivery's look at the flag, which therefore sees the close.
+    /// Only release/acquire chains, no reliance on SeqCst's total order of loads (which loom
+    /// does not model). Costs a line transfer only on this closed path.
     fn is_ended(&self) -> bool {
-        self.state.load(Ordering::SeqCst) == CLOSED_BIT
+        self.is_closed() && self.inside.fetch_add(0, Ordering::SeqCst) == 0
     }
 
     /// Ends the subscription: the subscriber drains what is queued (and what deliveries
     /// already inside still queue), then sees `Closed`; blocked publishers give up on it.
     pub(super) fn close(&self) {
-        self.state.fetch_or(CLOSED_BIT, Ordering::SeqCst);
+        self.closed.swap(true, Ordering::SeqCst);
         self.readers.notify_all(CLOSED);
         self.writers.notify_all(CLOSED);
     }
@@ -107,12 +117,10 @@ impl<T> SubQueue<T> {
         wait: WaitPolicy,
         until: Until<'_>,
     ) -> bool {
-        if self.state.fetch_add(1, Ordering::SeqCst) & CLOSED_BIT != 0 {
-            self.leave_delivery();
-            return false;
-        }
-        // Leaves on every path out, a panicking drop of an evicted message included, so a
-        // closed subscriber never waits for a delivery that is gone.
+        // Counted in first, then the flag (module docs). The guard leaves on every path
+        // out, a panicking drop of an evicted message included, so a closed subscriber never
+        // waits for a delivery that is gone.
+        self.inside.fetch_add(1, Ordering::SeqCst);
         struct Inside<'a, T>(&'a SubQueue<T>);
         impl<T> Drop for Inside<'_, T> {
             fn drop(&mut self) {
@@ -120,6 +128,9 @@ impl<T> SubQueue<T> {
             }
         }
         let _inside = Inside(self);
+        if self.is_closed() {
+            return false;
+        }
         crate::wait::pause_point!(DeliveryInside);
         let queued = match policy {
             Overflow::DropNewest => match self.queue.push(msg) {
@@ -172,7 +183,10 @@ impl<T> SubQueue<T> {
     /// A delivery leaves; the last one to leave a closed queue wakes the subscriber, who
     /// may be waiting for it to see the end.
     fn leave_delivery(&self) {
-        if self.state.fetch_sub(1, Ordering::SeqCst) == CLOSED_BIT | 1 {
+        // A subscriber that saw the flag and then this delivery inside is waiting; if our
+        // decrement comes after its look at the count (an RMW we read from), its read of
+        // the flag happens before ours, so we see the close and wake it.
+        if self.inside.fetch_sub(1, Ordering::SeqCst) == 1 && self.is_closed() {
             self.readers.notify_all(CLOSED);
         }
     }
