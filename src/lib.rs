@@ -87,9 +87,56 @@ pub use workers::spawn;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+/// What the `select!` and `select_async!` expansions name: the protocol in the crate's wait
+/// layer, the arms of each primitive, and the traits that let an arm take a channel end, a
+/// reference to one or an `Option` of those. Not part of the API: it may change in any
+/// release. (The same role as crossbeam-channel's `internal`.)
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::channel::{RecvArm, RecvArmSource, SendArm, SendArmSource};
+    pub use crate::context::DoneArm;
+    pub use crate::future::GetArm;
+    pub use crate::wait::select::{
+        empty_select, run_blocking, Arm, ArmList, MaybeArm, Otherwise, SelectFuture,
+    };
+}
+
 /// Internals exposed to the loom models in `loom-tests/`, and only in loom builds.
 #[cfg(lockgate_loom)]
 #[doc(hidden)]
 pub mod __loom {
-    pub use crate::wait::{wait_blocking, WaitList};
+    use crate::WaitPolicy;
+    use std::time::Instant;
+
+    /// The crate's wait list, for the models of the waiting path itself.
+    #[derive(Debug)]
+    pub struct WaitList<P>(crate::wait::WaitList<P>);
+
+    impl<P> WaitList<P> {
+        /// An empty list.
+        #[allow(clippy::new_without_default)]
+        pub fn new() -> Self {
+            WaitList(crate::wait::WaitList::new())
+        }
+
+        /// Wakes the first waiter, if any.
+        pub fn notify_one(&self) {
+            self.0.notify_one();
+        }
+
+        /// Wakes every waiter, completing each node with `state`.
+        pub fn notify_all(&self, state: usize) {
+            self.0.notify_all(state);
+        }
+    }
+
+    /// The whole waiting path of a blocking call (`wait_blocking` in the crate).
+    pub fn wait_blocking<P: Default, R>(
+        list: &WaitList<P>,
+        policy: WaitPolicy,
+        deadline: Option<Instant>,
+        attempt: impl FnMut() -> Option<R>,
+    ) -> Option<R> {
+        crate::wait::wait_blocking(&list.0, policy, deadline, attempt)
+    }
 }

@@ -52,10 +52,10 @@
 mod array;
 mod error;
 mod future;
-mod list;
 mod select;
 #[cfg(feature = "futures")]
 mod stream;
+mod unbounded;
 mod zero;
 
 use core::fmt;
@@ -75,7 +75,7 @@ use crate::context::Context;
 use crate::sync::{Arc, AtomicUsize, Ordering};
 use crate::wait::{deadline_after, Until, WaitPolicy};
 use array::Array;
-use list::List;
+use unbounded::List;
 use zero::Zero;
 
 // One per channel, allocated once inside its `Arc`: boxing the big variant would only add a
@@ -294,7 +294,7 @@ impl<T> Sender<T> {
     /// closed by their writers vanishing; the timer channels use this to stay open after their
     /// last firing). Only a count: it owns nothing, so the channel is still freed with its
     /// last handle, and no handle is kept anywhere. An explicit `close` still closes.
-    #[cfg_attr(lockgate_loom, allow(dead_code))] // the timer does not exist under loom
+    #[cfg_attr(any(lockgate_loom, lockgate_shuttle), allow(dead_code))] // no timer under either
     pub(crate) fn never_disconnect(&self) {
         // Relaxed: as in `Sender::clone`, made from a live handle, and nothing to publish.
         self.shared.senders.fetch_add(1, Ordering::Relaxed);

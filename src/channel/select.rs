@@ -10,8 +10,8 @@ use core::ops::Deref;
 
 use super::error::{RecvError, SendError, TryRecvError, TrySendError};
 use super::{Flavor, Receiver, Sender};
-use crate::select::{Arm, MaybeArm};
 use crate::sync::AtomicUsize;
+use crate::wait::select::{Arm, MaybeArm};
 use crate::wait::{Notified, Waiter, Wake, NOTIFIED, WAITING};
 
 /// What a buffered-flavour arm remembers about its node after unlinking it.

@@ -51,6 +51,7 @@ use std::time::{Duration, Instant};
 
 use crate::context::{Context, ContextError};
 use crate::sync::{Arc, StdArc};
+use crate::wait::select::{Arm, WokenNode};
 use crate::wait::{deadline_after, Until};
 use cell::{Cell, Outcome};
 
@@ -368,9 +369,8 @@ impl<T> fmt::Debug for SharedPromise<T> {
 #[doc(hidden)]
 pub struct GetArm<'a, T> {
     promise: &'a mut Promise<T>,
-    node: crate::wait::Waiter<()>,
+    node: WokenNode,
     out: Option<Result<T, PromiseError>>,
-    linked: bool,
 }
 
 impl<'a, T> GetArm<'a, T> {
@@ -378,9 +378,8 @@ impl<'a, T> GetArm<'a, T> {
     pub fn new(promise: &'a mut Promise<T>) -> Self {
         GetArm {
             promise,
-            node: crate::wait::Waiter::new(()),
+            node: WokenNode::new(),
             out: None,
-            linked: false,
         }
     }
 
@@ -395,7 +394,7 @@ impl<'a, T> GetArm<'a, T> {
     }
 }
 
-impl<T> crate::select::Arm for GetArm<'_, T> {
+impl<T> Arm for GetArm<'_, T> {
     fn attempt(&mut self) -> bool {
         let cell = &self.promise.cell;
         // As in a blocking `get`: continuations queued on this thread's trampoline may be
@@ -412,36 +411,32 @@ impl<T> crate::select::Arm for GetArm<'_, T> {
         _index: usize,
         wake: crate::wait::Wake,
     ) {
-        // SAFETY: the arm stays put until `unlink` (caller contract) and the node is idle.
-        unsafe { self.promise.cell.waiters().register(&self.node, wake) };
-        self.linked = true;
+        // SAFETY: the arm (and its node) stays put until `unlink` (the caller's contract),
+        // which unlinks from the same list, the promise cell's, alive as long as the
+        // borrowed promise.
+        unsafe { self.node.link(self.promise.cell.waiters(), wake) };
     }
 
     fn woken(&self) -> bool {
-        self.linked && self.node.state() != crate::wait::WAITING
+        self.node.woken()
     }
 
     fn unlink(&mut self, _claimed: bool) {
-        if core::mem::take(&mut self.linked) {
-            let list = self.promise.cell.waiters();
-            // SAFETY: linked in this list by `link`.
-            if let crate::wait::Notified::Yes(_) = unsafe { list.unregister(&self.node) } {
-                list.reset(&self.node);
-            }
-        }
+        // SAFETY: only ever linked in the promise cell's list (`link`).
+        unsafe { self.node.unlink(self.promise.cell.waiters()) };
     }
 }
 
 impl<T> Drop for GetArm<'_, T> {
     fn drop(&mut self) {
-        crate::select::Arm::unlink(self, false); // backstop for a select left by a panic
+        Arm::unlink(self, false); // backstop for a select left by a panic
     }
 }
 
 impl<T> fmt::Debug for GetArm<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GetArm")
-            .field("linked", &self.linked)
+            .field("linked", &self.node.is_linked())
             .finish()
     }
 }

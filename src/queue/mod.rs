@@ -23,11 +23,11 @@ pub(crate) fn check_capacity(capacity: usize, queue: &str) {
 }
 
 mod fastmod;
-mod list;
 mod ring;
 mod scq;
+mod segmented;
 
-pub(crate) use list::{ListQueue, PopError};
 pub(crate) use ring::Busy;
 pub use ring::RingQueue;
 pub use scq::ScqQueue;
+pub(crate) use segmented::{ListQueue, PopError};

@@ -8,9 +8,9 @@
 use core::fmt;
 use std::time::{Duration, Instant};
 
-use super::run::{run_blocking, Arm, ArmList};
 use crate::channel::{Receiver, RecvArm, RecvError};
 use crate::sync::AtomicUsize;
+use crate::wait::select::{run_blocking, Arm, ArmList};
 use crate::wait::Wake;
 
 /// An arm that never fires: what a removed receiver leaves behind.

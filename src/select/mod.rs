@@ -127,19 +127,8 @@
 //! ```
 
 mod dynamic;
-mod run;
 
 pub use dynamic::SelectRecv;
-
-/// `select! {}`: Go blocks forever; this panics instead, which is easier to find.
-#[doc(hidden)]
-#[track_caller]
-pub fn empty_select() -> ! {
-    panic!("select! with no arms and no default would block forever")
-}
-
-#[doc(hidden)]
-pub use run::{run_blocking, Arm, ArmList, MaybeArm, Otherwise, SelectFuture};
 
 /// Waits until one of several operations can complete, completes it, and runs its arm: Go's
 /// `select`. See the [module docs](mod@crate::select) for the arms and guarantees.
@@ -253,7 +242,7 @@ macro_rules! __select_parse {
 #[macro_export]
 macro_rules! __select_gen {
     (@$mode:ident [] [none] $dbody:expr) => {
-        $crate::select::empty_select()
+        $crate::__private::empty_select()
     };
     (@blocking [$($arms:tt)*] [$($dflt:tt)*] $dbody:expr) => {
         // A `match` keeps the temporaries of the arm expressions (`time::after(d)`) alive
@@ -262,12 +251,12 @@ macro_rules! __select_gen {
         {
             // The traits whose methods build the channel arms (see `__select_arms!`).
             #[allow(unused_imports)]
-            use $crate::channel::{RecvArmSource as _, SendArmSource as _};
+            use $crate::__private::{RecvArmSource as _, SendArmSource as _};
             let __lockgate_out = match $crate::__select_arms!($($arms)*) {
                 mut __lockgate_arms => {
                     // The fair order's scratch: one slot per arm, on the stack.
                     let __lockgate_order: &mut [u32] = &mut [$($crate::__select_gen!(@slot $arms)),*];
-                    let __lockgate_fired = $crate::select::run_blocking(
+                    let __lockgate_fired = $crate::__private::run_blocking(
                         &mut __lockgate_arms,
                         __lockgate_order,
                         $crate::__select_gen!(@is_default $($dflt)*),
@@ -286,20 +275,20 @@ macro_rules! __select_gen {
         {
             // The traits whose methods build the channel arms (see `__select_arms!`).
             #[allow(unused_imports)]
-            use $crate::channel::{RecvArmSource as _, SendArmSource as _};
+            use $crate::__private::{RecvArmSource as _, SendArmSource as _};
             let __lockgate_out = match $crate::__select_arms!($($arms)*) {
                 mut __lockgate_arms => {
                     let __lockgate_order: &mut [u32] = &mut [$($crate::__select_gen!(@slot $arms)),*];
                     // SAFETY: the arms live in this match arm's binding, which is never moved,
                     // and the future is awaited in place, so it is dropped before the arms.
                     let __lockgate_fired = unsafe {
-                        $crate::select::SelectFuture::new(
+                        $crate::__private::SelectFuture::new(
                             &mut __lockgate_arms,
                             __lockgate_order,
                             if $crate::__select_gen!(@is_default $($dflt)*) {
-                                $crate::select::Otherwise::Default
+                                $crate::__private::Otherwise::Default
                             } else {
-                                $crate::select::Otherwise::Wait
+                                $crate::__private::Otherwise::Wait
                             },
                         )
                     }
@@ -336,10 +325,10 @@ macro_rules! __select_arms {
         ($tx.__lockgate_send_arm($value), $crate::__select_arms!($($rest)*))
     };
     ((done ($ctx:expr) $res:tt $body:tt) $($rest:tt)*) => {
-        ($crate::context::DoneArm::new(&$ctx), $crate::__select_arms!($($rest)*))
+        ($crate::__private::DoneArm::new(&$ctx), $crate::__select_arms!($($rest)*))
     };
     ((get ($promise:expr) $res:tt $body:tt) $($rest:tt)*) => {
-        ($crate::future::GetArm::new(&mut $promise), $crate::__select_arms!($($rest)*))
+        ($crate::__private::GetArm::new(&mut $promise), $crate::__select_arms!($($rest)*))
     };
     (($kind:ident ($($args:expr),+) $res:tt $body:tt) $($rest:tt)*) => {
         ::core::compile_error!(::core::concat!(

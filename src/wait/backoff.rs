@@ -33,18 +33,18 @@ const YIELD_LIMIT: u32 = 2;
 
 /// Exponential backoff state for one waiting call.
 #[derive(Debug, Default)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     /// Steps taken so far; saturates at `YIELD_LIMIT + 1`.
     step: u32,
 }
 
 impl Backoff {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Backoff { step: 0 }
     }
 
     /// Backs off in a loop that waits for another thread: spins, then yields.
-    pub fn snooze(&mut self) {
+    pub(crate) fn snooze(&mut self) {
         if self.step <= SPIN_LIMIT {
             for _ in 0..(1u32 << self.step) {
                 sync::spin_loop();
@@ -58,7 +58,7 @@ impl Backoff {
     }
 
     /// Backs off with pure spinning, capped at `2^SPIN_LIMIT` hints (the `Spin` policy).
-    pub fn spin(&mut self) {
+    pub(crate) fn spin(&mut self) {
         for _ in 0..(1u32 << self.step.min(SPIN_LIMIT)) {
             sync::spin_loop();
         }
@@ -68,7 +68,7 @@ impl Backoff {
     }
 
     /// True once the spin and yield phases are over and the caller should park.
-    pub fn is_completed(&self) -> bool {
+    pub(crate) fn is_completed(&self) -> bool {
         self.step > YIELD_LIMIT
     }
 }
@@ -98,7 +98,7 @@ const POLL_YIELDS: u32 = 1;
 /// times. Returns `Some` as soon as `attempt` does, `None` once the phase is over (the caller
 /// then parks) or `past()` says the deadline passed. `Park` skips the phase; `Spin` never
 /// ends it except by success or deadline.
-pub fn spin_poll<R>(
+pub(crate) fn spin_poll<R>(
     policy: crate::wait::WaitPolicy,
     past: impl Fn() -> bool,
     mut attempt: impl FnMut() -> Option<R>,

@@ -24,10 +24,14 @@
 //! The [`WaitPolicy`] chosen per structure decides how long step 2 lasts.
 
 mod backoff;
-mod list;
+mod blocking;
+mod fifo;
+mod node;
 #[cfg(all(test, not(any(lockgate_loom, lockgate_shuttle))))]
 pub(crate) mod pause;
+pub(crate) mod select;
 mod until;
+mod wait_list;
 
 /// `pause_point!(Name)`: a named point where a schedule test may stop this thread (see
 /// `pause.rs`); compiled only into this crate's unit tests, nothing elsewhere.
@@ -39,12 +43,15 @@ macro_rules! pause_point {
 }
 pub(crate) use pause_point;
 
-pub use backoff::{spin_poll, Backoff};
-pub use list::{
-    cancel_wait, park_node, poll_wait, wait_blocking, Notified, WaitList, WaitQueue, Waiter, Wake,
-    CLOSED, IDLE, NOTIFIED, SELECT_ABORTED, SELECT_OPEN, WAITING,
+pub(crate) use backoff::{spin_poll, Backoff};
+pub(crate) use blocking::{cancel_wait, park_node, poll_wait, wait_blocking};
+pub(crate) use fifo::WaitQueue;
+pub use node::Wake;
+pub(crate) use node::{
+    Notified, Waiter, CLOSED, IDLE, NOTIFIED, SELECT_ABORTED, SELECT_OPEN, WAITING,
 };
-pub use until::{Interrupt, Until};
+pub(crate) use until::{Interrupt, Until};
+pub(crate) use wait_list::WaitList;
 
 /// Runs its closure if dropped while the thread unwinds: finishes a job (waking, draining,
 /// handing on) that a panicking waker interrupted, so no waiter is left behind. Forget it once
@@ -62,7 +69,7 @@ impl<F: FnMut()> Drop for OnUnwind<F> {
 
 /// The deadline `timeout` from now; `None` (wait forever) for a timeout too large to
 /// represent, as std's `recv_timeout` does.
-pub fn deadline_after(timeout: std::time::Duration) -> Option<std::time::Instant> {
+pub(crate) fn deadline_after(timeout: std::time::Duration) -> Option<std::time::Instant> {
     std::time::Instant::now().checked_add(timeout)
 }
 

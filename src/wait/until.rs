@@ -19,7 +19,7 @@ use super::WaitList;
 /// condition with a SeqCst read-modify-write and then wakes every waiter of `waiters()` with
 /// `notify_all`, and `is_interrupted` reads it with a SeqCst load (the event-count pairing of
 /// `WaitList`).
-pub trait Interrupt: Sync {
+pub(crate) trait Interrupt: Sync {
     /// True once the source has fired.
     fn is_interrupted(&self) -> bool;
     /// The list a parked waiter registers in to be woken when the source fires.
@@ -28,7 +28,7 @@ pub trait Interrupt: Sync {
 
 /// The bound of one wait: a deadline and an optional cancellation source.
 #[derive(Clone, Copy, Default)]
-pub struct Until<'a> {
+pub(crate) struct Until<'a> {
     /// Give up at this instant (`None`: never).
     pub deadline: Option<Instant>,
     /// Give up once this fires.
@@ -55,20 +55,20 @@ impl From<Option<Instant>> for Until<'_> {
 
 impl<'a> Until<'a> {
     /// No bound: wait until the operation completes.
-    pub const FOREVER: Until<'static> = Until {
+    pub(crate) const FOREVER: Until<'static> = Until {
         deadline: None,
         cancel: None,
     };
 
     /// True once the deadline has passed or the source has fired: the wait should give up.
     #[inline]
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.is_interrupted() || self.deadline.is_some_and(crate::sync::deadline_passed)
     }
 
     /// True once the cancellation source has fired (one load).
     #[inline]
-    pub fn is_interrupted(&self) -> bool {
+    pub(crate) fn is_interrupted(&self) -> bool {
         self.cancel.is_some_and(|c| c.is_interrupted())
     }
 }

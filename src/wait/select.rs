@@ -48,8 +48,8 @@ use core::pin::Pin;
 use core::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
+use super::{Notified, WaitList, Waiter, Wake, SELECT_ABORTED, SELECT_OPEN, WAITING};
 use crate::sync::{self, AtomicUsize, Ordering};
-use crate::wait::{Wake, SELECT_ABORTED, SELECT_OPEN};
 
 /// One operation of a select. Implemented by the arm types of the channel, context and
 /// promise modules; used only through the [`select!`](crate::select!) macros.
@@ -95,6 +95,59 @@ pub trait Arm {
     /// arms are all disabled, with no `default` or timeout, would wait forever.
     fn disabled(&self) -> bool {
         false
+    }
+}
+
+/// The wait node of an arm that is only ever woken, never claimed: its source wakes every
+/// waiter when it fires (`notify_all`: a context's end, a promise's result), so a wake-up it
+/// does not use needs no passing on, and nothing is handed into it. The context's and the
+/// promise's arms are this node plus their own attempt.
+pub(crate) struct WokenNode {
+    node: Waiter<()>,
+    /// Linked in a list by `link` and not yet unlinked.
+    linked: bool,
+}
+
+impl WokenNode {
+    pub(crate) fn new() -> Self {
+        WokenNode {
+            node: Waiter::new(()),
+            linked: false,
+        }
+    }
+
+    /// Links the node in `list`, to be woken with `wake`.
+    ///
+    /// # Safety
+    /// The node is not linked; it does not move until [`unlink`](Self::unlink) has run with
+    /// the same `list`, which outlives that.
+    pub(crate) unsafe fn link(&mut self, list: &WaitList<()>, wake: Wake) {
+        // SAFETY: the caller's contract; the node is idle (not linked).
+        unsafe { list.register(&self.node, wake) };
+        self.linked = true;
+    }
+
+    /// True once the source woke the linked node.
+    pub(crate) fn woken(&self) -> bool {
+        self.linked && self.node.state() != WAITING
+    }
+
+    /// Unlinks the node if it is linked; a notification it got is dropped (its source woke
+    /// every waiter, so none is owed to another).
+    ///
+    /// # Safety
+    /// `list` is the list the node was linked in.
+    pub(crate) unsafe fn unlink(&mut self, list: &WaitList<()>) {
+        if core::mem::take(&mut self.linked) {
+            // SAFETY: linked in `list` (the caller's contract) by `link`.
+            if let Notified::Yes(_) = unsafe { list.unregister(&self.node) } {
+                list.reset(&self.node);
+            }
+        }
+    }
+
+    pub(crate) fn is_linked(&self) -> bool {
+        self.linked
     }
 }
 
@@ -674,4 +727,10 @@ impl<L: ArmList> core::fmt::Debug for SelectFuture<'_, L> {
             .field("linked", &self.linked)
             .finish()
     }
+}
+
+/// `select! {}`: Go blocks forever; this panics instead, which is easier to find.
+#[track_caller]
+pub fn empty_select() -> ! {
+    panic!("select! with no arms and no default would block forever")
 }
