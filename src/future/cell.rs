@@ -44,6 +44,11 @@ pub(crate) type Outcome<T> = Result<T, PromiseError>;
 /// A continuation: runs once with the cell after the result is in.
 pub(super) type React<T> = Box<dyn FnOnce(&Arc<Cell<T>>) + Send>;
 
+/// A continuation bound to its cell, ready for the trampoline.
+fn bind<T: Send + 'static>(cell: Arc<Cell<T>>, run: React<T>) -> trampoline::Job {
+    Box::new(move || run(&cell))
+}
+
 /// Aligned to 8 so the three low bits of a node's address are free for the flags.
 #[repr(align(8))]
 struct Reaction<T> {
@@ -149,7 +154,7 @@ impl<T> Cell<T> {
                 // SAFETY: ours since the swap; each node leaves the list exactly once.
                 let n = unsafe { Box::from_raw(oldest) };
                 oldest = n.next;
-                trampoline::run(this.clone(), n.run);
+                trampoline::run(bind(this.clone(), n.run));
             }
         });
         (rest.0)();
@@ -172,7 +177,7 @@ impl<T> Cell<T> {
             if flags(head) & READY != 0 {
                 // SAFETY: never published, so still ours.
                 let new = unsafe { Box::from_raw(new) };
-                trampoline::run(this.clone(), new.run);
+                trampoline::run(bind(this.clone(), new.run));
                 return;
             }
             // SAFETY: not yet published: only we touch it.

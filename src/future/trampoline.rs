@@ -12,14 +12,14 @@
 use core::cell::RefCell;
 use std::collections::VecDeque;
 
-use super::cell::{Cell, React};
-use crate::sync::{thread_local, Arc};
+use crate::sync::thread_local;
 
 /// Continuations nested deeper than this on one thread are queued instead of run inline.
 const MAX_DEPTH: usize = 16;
 
-/// A continuation bound to its cell.
-type Job = Box<dyn FnOnce()>;
+/// A continuation bound to its cell (built by the cell, so this module knows nothing of
+/// cells: the dependency runs one way, cell -> trampoline).
+pub(super) type Job = Box<dyn FnOnce()>;
 
 struct Trampoline {
     /// Continuations running inline on this thread right now.
@@ -37,9 +37,8 @@ thread_local! {
     });
 }
 
-/// Runs continuation `run` on `cell`: inline, or queued if this thread is nested deep enough.
-pub(super) fn run<T: Send + 'static>(cell: Arc<Cell<T>>, run: React<T>) {
-    let job: Job = Box::new(move || run(&cell));
+/// Runs continuation `job`: inline, or queued if this thread is nested deep enough.
+pub(super) fn run(job: Job) {
     // `None`: queued. After this thread's locals are destroyed (a resolver dropped by another
     // thread-local's destructor), run inline: no chain is being drained then.
     let outermost = TRAMPOLINE.try_with(|t| {
