@@ -1,16 +1,14 @@
-//! A tour of the seed tutorial's patterns, in Rust, on lockgate.
+//! A tour of the Go concurrency patterns tutorial, section by section, in Rust on lockgate.
 //!
-//! So far: the channel sections ("Конвейер" and "Вентилятор"): the generator → square →
-//! filter pipeline, the same pipeline cancelled after two values, and fan-out/fan-in; the
-//! semaphore ("Семафор": ten workers, at most three at once, and the acquire with a timeout);
-//! the barriers ("Барьер" on a latch, "Циклический барьер" with its trigger); both object
-//! pools ("Пул объектов": buffers, and connections cleaned up on return); and pub-sub
-//! ("Издатель-Подписчик": weather and sports topics, an unsubscribe, close); and the three
-//! context examples ("Контекст": cancel, timeout with the deadline report, values); and the
-//! futures ("Будущее": a timeout, WhenAll, Chain); and both worker pools ("Воркер-пул": the
-//! basic pool and the dynamic one). Where the seed writes `select`, the tour writes
-//! `select!` (the cancellable pipeline, the future's timeout, the context workers). Sleeps are shortened from the seed's seconds to milliseconds; each section
-//! prints its time.
+//! The sections, in the tutorial's order: Pipeline (generator → square → filter, and the same
+//! pipeline cancelled after two values); Fan-out/fan-in; Semaphore (ten workers, at most three
+//! at once) and Semaphore with timeout; Worker pool and Dynamic worker pool; Pub/Sub (weather
+//! and sports topics, an unsubscribe, close); Barrier (on a latch) and Cyclic barrier (with its
+//! trigger); Future/Promise (a timeout, then WhenAll and Chain); Context (cancel, timeout with
+//! the deadline report, values); Object pool (buffers) and Object pool with cleanup
+//! (connections reset on return). Where the tutorial writes `select`, the tour writes
+//! `select!` (the cancellable pipeline, the future's timeout, the context workers). Sleeps are
+//! shortened from the tutorial's seconds to milliseconds; each section prints its time.
 //!
 //! Run with `cargo run --release --example tour`; `cargo run --release --example tour --
 //! <section>` runs one (an unknown name lists them).
@@ -82,7 +80,7 @@ fn pipeline() {
     println!("With lockgate::pipeline: {even:?}");
 }
 
-/// The seed's `generatorWithCancel` / `squareWithCancel`: every send is Go's
+/// The tutorial's `generatorWithCancel` / `squareWithCancel`: every send is Go's
 /// `select { case out <- v: case <-ctx.Done(): return }`, written the same way with
 /// `select!` (`tx.send_ctx(v, &ctx)` is the one-call form).
 fn stage_with_cancel(
@@ -157,7 +155,7 @@ fn fan_out_fan_in() {
         }
     });
     let processor = |n: i64| {
-        thread::sleep(Duration::from_millis(50)); // simulated heavy work, as in the seed
+        thread::sleep(Duration::from_millis(50)); // simulated heavy work, as in the tutorial
         n * n
     };
     let workers = fan_out(&input, 10, processor);
@@ -179,7 +177,7 @@ fn fan_out_fan_in() {
     println!("{} results, each square of 0..100 exactly once", all.len());
 }
 
-/// The seed's semaphore: ten workers, at most three at work at once. A `WaitGroup` plays
+/// The tutorial's semaphore: ten workers, at most three at work at once. A `WaitGroup` plays
 /// Go's `wg`; the permit is released when it drops (Go's `defer sem.Release()`).
 fn semaphore() {
     let sem = Arc::new(Semaphore::new(3));
@@ -205,7 +203,7 @@ fn semaphore() {
     println!("at most {most} workers at once");
 }
 
-/// The seed's `AcquireWithTimeout`, the `select` between the semaphore and `time.After`.
+/// The tutorial's `AcquireWithTimeout`, the `select` between the semaphore and `time.After`.
 fn semaphore_with_timeout() {
     let sem = Semaphore::new(1);
     let held = sem.acquire().unwrap(); // someone is busy
@@ -220,7 +218,7 @@ fn semaphore_with_timeout() {
     };
 }
 
-/// The seed's barrier on a WaitGroup: every worker finishes phase 1 before any starts phase 2.
+/// The tutorial's barrier on a WaitGroup: every worker finishes phase 1 before any starts phase 2.
 /// A latch is exactly that barrier (count down, then wait for zero).
 fn barrier() {
     let latch = Latch::new(5);
@@ -245,7 +243,7 @@ fn barrier() {
     println!("all five phase-1 lines came before any phase-2 line");
 }
 
-/// The seed's cyclic barrier: three workers, three phases, and a trigger run by the last to
+/// The tutorial's cyclic barrier: three workers, three phases, and a trigger run by the last to
 /// arrive before anyone moves on.
 fn cyclic_barrier() {
     let barrier = CyclicBarrier::with_action(3, || println!("All workers reached the barrier!"));
@@ -254,7 +252,7 @@ fn cyclic_barrier() {
             let barrier = &barrier;
             s.spawn(move || {
                 for phase in 1..=3u64 {
-                    // Simulated work of uneven length (the seed's rand.Intn).
+                    // Simulated work of uneven length (the tutorial's rand.Intn).
                     thread::sleep(Duration::from_millis((id * 7 + phase * 13) % 30));
                     println!("Worker {id} completed phase {phase}");
                     let r = barrier.wait().unwrap();
@@ -270,7 +268,7 @@ fn cyclic_barrier() {
     });
 }
 
-/// The seed's buffer pool: the second `get` reuses the first buffer, so the factory runs once.
+/// The tutorial's buffer pool: the second `get` reuses the first buffer, so the factory runs once.
 fn buffer_pool() {
     let pool = ObjectPool::new(
         || {
@@ -282,7 +280,7 @@ fn buffer_pool() {
     let mut buf1 = pool.get();
     buf1.push_str("Hello");
     println!("Buffer 1: {}", *buf1);
-    buf1.clear(); // the seed's buf1.Reset() before Put
+    buf1.clear(); // the tutorial's buf1.Reset() before Put
     drop(buf1); // Put
     let mut buf2 = pool.get(); // buf1 again: no "Creating new buffer"
     buf2.push_str("World");
@@ -290,7 +288,7 @@ fn buffer_pool() {
     assert_eq!(pool.stats().created, 1);
 }
 
-/// The seed's connection pool with cleanup: the reset runs on return, so the reused
+/// The tutorial's connection pool with cleanup: the reset runs on return, so the reused
 /// connection is no longer in use.
 fn connection_pool() {
     struct FakeDbConn {
@@ -319,8 +317,8 @@ fn connection_pool() {
     assert!(!conn2.in_use);
 }
 
-/// The seed's pub-sub: two weather subscribers and a sports one; subscriber 1 leaves before
-/// the last weather report; `close` ends the rest after they drained. (The seed's
+/// The tutorial's pub/sub: two weather subscribers and a sports one; subscriber 1 leaves before
+/// the last weather report; `close` ends the rest after they drained. (The tutorial's
 /// subscriber channels hold one message and skip when full; these hold four, so no message
 /// is skipped here, and a skipped one would be counted.)
 fn pub_sub() {
@@ -360,7 +358,7 @@ fn pub_sub() {
     });
 }
 
-/// The seed's worker loop: `select { case <-ctx.Done(): ... default: work; sleep }`. With
+/// The tutorial's worker loop: `select { case <-ctx.Done(): ... default: work; sleep }`. With
 /// `default(timeout)` the sleep is the select's own wait, so the worker wakes at once on
 /// cancellation instead of after its sleep.
 fn worker(ctx: &Context) {
@@ -399,7 +397,7 @@ fn context_timeout() {
     });
 }
 
-/// The seed's request values, under typed keys instead of string keys.
+/// The tutorial's request values, under typed keys instead of string keys.
 struct UserId;
 impl Key for UserId {
     type Value = String;
@@ -430,12 +428,12 @@ fn context_values() {
     process_request(&ctx);
 }
 
-/// The seed's Future with a timeout: a long operation, a non-blocking look, the seed's
+/// The tutorial's Future with a timeout: a long operation, a non-blocking look, the tutorial's
 /// `select { case <-f.done: case <-time.After(timeout): }` (the promise stays ours when the
 /// timer wins), then the blocking wait.
 fn future_timeout() {
     let mut future = lockgate::spawn(|| {
-        thread::sleep(Duration::from_millis(200)); // the seed's 2 s
+        thread::sleep(Duration::from_millis(200)); // the tutorial's 2 s
         "Operation completed"
     });
     println!("Is done: {}", future.is_done());
@@ -452,7 +450,7 @@ fn future_timeout() {
     }
 }
 
-/// The seed's WhenAll and Chain over the same f1 (hence `shared`). Neither blocks a pool
+/// The tutorial's WhenAll and Chain over the same f1 (hence `shared`). Neither blocks a pool
 /// thread: both are continuations.
 fn future_compose() {
     let f1 = lockgate::spawn(|| {
@@ -481,7 +479,7 @@ fn future_compose() {
     }
 }
 
-/// The seed's basic worker pool: 5 workers, 20 jobs, each doubled after 100 ms of "work"
+/// The tutorial's basic worker pool: 5 workers, 20 jobs, each doubled after 100 ms of "work"
 /// (10 ms here). `submit` returns a promise per job, so results come back by job.
 fn worker_pool() {
     let pool = WorkerPool::builder().workers(5).name("worker").build();
@@ -509,7 +507,7 @@ fn worker_pool() {
     pool.shutdown();
 }
 
-/// The seed's dynamic pool: at least `max / 4` workers, up to `max` under load, back down
+/// The tutorial's dynamic pool: at least `max / 4` workers, up to `max` under load, back down
 /// when idle. lockgate grows on submit and shrinks on a worker's own idle timeout, so no
 /// monitor thread ticks, and shutdown never closes a channel a submit is still using.
 fn dynamic_worker_pool() {
@@ -549,7 +547,7 @@ fn dynamic_worker_pool() {
     );
 }
 
-/// The tour's sections, in the seed's order: (name for `-- <section>`, title, body).
+/// The tour's sections, in the tutorial's order: (name for `-- <section>`, title, body).
 const SECTIONS: &[(&str, &str, fn())] = &[
     (
         "pipeline",
@@ -561,7 +559,7 @@ const SECTIONS: &[(&str, &str, fn())] = &[
         "Pipeline with cancellation",
         pipeline_with_cancel,
     ),
-    ("fan-out-fan-in", "Fan-out, fan-in", fan_out_fan_in),
+    ("fan-out-fan-in", "Fan-out/fan-in", fan_out_fan_in),
     ("semaphore", "Semaphore: 10 workers, limit 3", semaphore),
     (
         "semaphore-timeout",
@@ -578,7 +576,7 @@ const SECTIONS: &[(&str, &str, fn())] = &[
         "Dynamic worker pool",
         dynamic_worker_pool,
     ),
-    ("pub-sub", "Pub-sub", pub_sub),
+    ("pub-sub", "Pub/Sub", pub_sub),
     ("barrier", "Barrier", barrier),
     ("cyclic-barrier", "Cyclic barrier", cyclic_barrier),
     ("future", "Future with timeout", future_timeout),
@@ -607,7 +605,8 @@ fn main() {
             std::process::exit(2);
         }
     }
-    println!("lockgate tour of the seed tutorial (its sleeps scaled from seconds to tens of milliseconds)");
+    println!("lockgate: a tour of the Go concurrency patterns tutorial");
+    println!("(its sleeps scaled from seconds to tens of milliseconds)");
     let total = std::time::Instant::now();
     let n = SECTIONS.len();
     for (i, (name, title, run)) in SECTIONS.iter().enumerate() {

@@ -1,25 +1,29 @@
 //! Go's concurrency patterns for Rust, as lock-free, loom-verified, measured primitives.
 //!
-//! lockgate serves the patterns of a Go concurrency tutorial (pipelines with cancellation,
-//! fan-out/fan-in, semaphores, worker pools, pub-sub, barriers, futures, contexts, object
-//! pools) with primitives built for low latency: lock-free fast paths, no allocation on hot
-//! paths, and one waiting mechanism that spins briefly and then parks, so idle threads burn no
-//! CPU.
+//! lockgate serves the patterns of the Go concurrency patterns tutorial (pipelines with
+//! cancellation, fan-out/fan-in, semaphores, worker pools, pub/sub, barriers, futures,
+//! contexts, object pools) with primitives built for low latency: lock-free fast paths, no
+//! allocation on hot paths, and one waiting mechanism that spins briefly and then parks, so
+//! idle threads burn no CPU.
 //!
-//! | module | what | seed pattern |
+//! | module | what | tutorial section |
 //! |---|---|---|
 //! | [`queue`] | [`RingQueue`](queue::RingQueue): bounded lock-free MPMC ring; [`ScqQueue`](queue::ScqQueue): the same on SCQ for heavy contention | the buffer under every channel |
-//! | [`channel`] | [`bounded`](channel::bounded): blocking + async MPMC channel; `bounded(0)` is Go's unbuffered channel | pipeline, fan-out, fan-in |
-//! | [`semaphore`] | [`Semaphore`](semaphore::Semaphore): counting semaphore, one atomic word, FIFO hand-off, RAII permits | "Семафор" |
-//! | [`barrier`] | [`Latch`](barrier::Latch), [`WaitGroup`](barrier::WaitGroup), [`CyclicBarrier`](barrier::CyclicBarrier) | "Барьер", "Циклический барьер", `sync.WaitGroup` |
-//! | [`pool`] | [`ObjectPool`](pool::ObjectPool): a private slot per thread over a shared lock-free ring | "Пул объектов" |
-//! | [`pubsub`] | [`PubSub`](pubsub::PubSub): topics, a ring per subscriber, overflow policies, epoch-reclaimed topic map | "Издатель-Подписчик" |
-//! | [`context`] | [`Context`](context::Context): cancellation tree, deadlines, typed values; `*_ctx` on every blocking call | "Контекст" |
-//! | [`workers`] | [`WorkerPool`](workers::WorkerPool): fixed or elastic pools, `submit` → `Promise`, back-pressure, caller-runs inside jobs, shutdown/abort | "Воркер-пул", dynamic pool |
-//! | [`future`] | [`Promise`](future::Promise), [`spawn`]: one-shot results, continuations, `when_all`/`when_any`, `.await` | "Будущее (Future/Promise)" |
+//! | [`channel`] | [`bounded`](channel::bounded): blocking + async MPMC channel; `bounded(0)` is Go's unbuffered channel | Pipeline, Fan-out/fan-in |
+//! | [`semaphore`] | [`Semaphore`](semaphore::Semaphore): counting semaphore, one atomic word, FIFO hand-off, RAII permits | Semaphore, Semaphore with timeout |
+//! | [`barrier`] | [`Latch`](barrier::Latch), [`WaitGroup`](barrier::WaitGroup), [`CyclicBarrier`](barrier::CyclicBarrier) | Barrier, Cyclic barrier, `sync.WaitGroup` |
+//! | [`pool`] | [`ObjectPool`](pool::ObjectPool): a private slot per thread over a shared lock-free ring | Object pool, Object pool with cleanup |
+//! | [`pubsub`] | [`PubSub`](pubsub::PubSub): topics, a ring per subscriber, overflow policies, epoch-reclaimed topic map | Pub/Sub |
+//! | [`context`] | [`Context`](context::Context): cancellation tree, deadlines, typed values; `*_ctx` on every blocking call | Context (cancellation, timeout, values) |
+//! | [`workers`] | [`WorkerPool`](workers::WorkerPool): fixed or elastic pools, `submit` → `Promise`, back-pressure, caller-runs inside jobs, shutdown/abort | Worker pool, Dynamic worker pool |
+//! | [`future`] | [`Promise`](future::Promise), [`spawn`]: one-shot results, continuations, `when_all`/`when_any`, `.await` | Future/Promise; Futures: WhenAll, Chain |
+//! | [`pipeline`] | [`Pipeline`](pipeline::Pipeline): generator, stages, fan-out, ordered parallel map, cancellation | Pipeline, Pipeline with cancellation, Fan-out/fan-in |
 //! | [`select`](mod@select) | [`select!`], [`select_async!`]: wait on channel sends and receives, contexts, promises and timers at once | Go's `select` |
 //! | [`time`] | [`after`](time::after), [`tick`](time::tick): timers as channels on one shared timer thread | `time.After`, `time.Tick` |
 //! | [`WaitPolicy`] | how blocking calls wait: spin, adaptive, park | every blocking call |
+//!
+//! The `tour` example (`cargo run --release --example tour`) runs every example of the
+//! tutorial on lockgate, section by section.
 //!
 //! # Example
 //!
@@ -45,9 +49,9 @@
 //! # Loom
 //!
 //! Built with `RUSTFLAGS="--cfg lockgate_loom"`, every atomic, cell, thread and waker comes from
-//! [loom](https://docs.rs/loom); the models live in the `loom-tests/` crate. Built with
-//! `RUSTFLAGS="--cfg lockgate_shuttle"`, they come from [shuttle](https://docs.rs/shuttle)
-//! instead, for the randomized and PCT schedules of the `shuttle-tests/` crate. Under either,
+//! [loom](https://docs.rs/loom); the models live in the repository's `loom-tests` crate. Built with
+//! `RUSTFLAGS="--cfg lockgate_shuttle"`, they come from [shuttle](https://docs.rs/shuttle) instead,
+//! for the randomized and PCT schedules of the repository's `shuttle-tests` crate. Under either,
 //! the modules that need a real clock or std threads (`pipeline`, `time`, `spawn`) are left out.
 
 #![deny(unsafe_op_in_unsafe_fn)]

@@ -78,7 +78,7 @@ impl Count {
 }
 
 /// A one-shot count-down latch: threads wait until the count reaches zero, which happens once
-/// (C++20's `std::latch`, Java's `CountDownLatch`, the seed's WaitGroup-based barrier).
+/// (C++20's `std::latch`, Java's `CountDownLatch`, the tutorial's WaitGroup-based barrier).
 ///
 /// # Example
 ///

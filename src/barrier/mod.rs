@@ -1,8 +1,9 @@
 //! Barriers: the one-shot [`Latch`], Go's [`WaitGroup`], and the reusable [`CyclicBarrier`].
 //!
-//! Serves the seed's "Барьер" (workers finish phase 1 before any starts phase 2; built there on
-//! a `sync.WaitGroup`) and "Циклический барьер" (a barrier reused round after round, with an
-//! action run between rounds), and the `sync.WaitGroup` the seed uses everywhere.
+//! Serves the Go concurrency patterns tutorial's "Barrier" section (workers finish phase 1
+//! before any starts phase 2; built there on a `sync.WaitGroup`) and its "Cyclic barrier" (a
+//! barrier reused round after round, with an action run between rounds), and the
+//! `sync.WaitGroup` the tutorial uses everywhere.
 //!
 //! - [`Latch`]: counts down once; `wait` returns when it reaches zero (C++20 `std::latch`).
 //! - [`WaitGroup`]: `add`/`done`/`wait`, reusable, with a [`WaitGuard`] that calls `done` on

@@ -12,7 +12,7 @@
 //!
 //! # Examples
 //!
-//! The seed's pipeline, generator → square → filter:
+//! The pipeline of the Go concurrency patterns tutorial, generator → square → filter:
 //!
 //! ```
 //! use lockgate::channel::{bounded, Receiver};

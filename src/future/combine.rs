@@ -1,4 +1,4 @@
-//! Combinators over many promises: `when_all` (the seed's `WhenAll`), its fail-fast form,
+//! Combinators over many promises: `when_all` (the tutorial's `WhenAll`), its fail-fast form,
 //! and `when_any`.
 //!
 //! Each input gets a continuation that records its result in a small shared table and decides,
@@ -13,7 +13,7 @@ use crate::sync::{Arc, Mutex};
 
 /// A promise of every input's value, in argument order.
 ///
-/// Settles like the seed's `WhenAll`, which waits for its inputs in order and returns the
+/// Settles like the tutorial's `WhenAll`, which waits for its inputs in order and returns the
 /// first error it meets: with the error of the first input (in argument order) that failed,
 /// as soon as every input before it has succeeded; otherwise with all the values. An empty
 /// input gives an empty vector at once. Never blocks a thread.
@@ -49,7 +49,7 @@ where
 struct All<T: Send + 'static> {
     /// Each input's result, by position; `None` until it completes.
     results: Vec<Option<Outcome<T>>>,
-    /// Inputs `0..prefix` have all succeeded (the seed's in-order scan, done incrementally).
+    /// Inputs `0..prefix` have all succeeded (the tutorial's in-order scan, done incrementally).
     prefix: usize,
     /// `Some` until the combined promise is settled.
     resolver: Option<Resolver<Vec<T>>>,

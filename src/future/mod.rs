@@ -1,4 +1,5 @@
-//! Promises: one-shot results computed elsewhere (the seed's "Будущее", Future/Promise).
+//! Promises: one-shot results computed elsewhere (the "Future/Promise" section of the Go
+//! concurrency patterns tutorial).
 //!
 //! A [`Promise<T>`] is the reading end of a write-once cell, a [`Resolver<T>`] its writing
 //! end. [`crate::spawn`] runs a closure on the shared pool and returns its promise;
@@ -12,15 +13,16 @@
 //! [`std::future::Future`], so async code can `.await` it.
 //!
 //! Composing: [`then`](Promise::then) maps a result, [`and_then`](Promise::and_then) chains a
-//! computation that returns another promise (the seed's `Chain`), [`when_all`],
+//! computation that returns another promise (the tutorial's `Chain`), [`when_all`],
 //! [`when_all_fail_fast`] and [`when_any`] combine many. Combinators are continuations: they
 //! run on the thread that completes their input (or at once, if it already has), and never
-//! block a thread waiting, so they cannot starve a small pool the way the seed's blocking
+//! block a thread waiting, so they cannot starve a small pool the way the tutorial's blocking
 //! `WhenAll` can. [`shared`](Promise::shared) turns a promise into a [`SharedPromise`] that
-//! many readers may wait on and clone the value from (the seed uses one future twice).
+//! many readers may wait on and clone the value from (the tutorial uses one future twice).
 //!
-//! The algorithm (a write-once cell, a Treiber stack of continuations swapped for a sentinel by
-//! the resolver, the `src/wait` event count for blocking readers) is in `cell.rs`.
+//! The cell is one tagged word: the state, a Treiber stack of continuations (swapped for a
+//! sentinel by the resolver) and the async-reader flag; blocking readers wait on the crate's
+//! event count, as every blocking call does.
 //!
 //! # Example
 //!
@@ -197,7 +199,7 @@ impl<T> Promise<T> {
         p
     }
 
-    /// The seed's `Chain`: when this promise's value comes, `f` starts the next computation,
+    /// The tutorial's `Chain`: when this promise's value comes, `f` starts the next computation,
     /// and the returned promise completes with that computation's result.
     pub fn and_then<U, F>(self, f: F) -> Promise<U>
     where

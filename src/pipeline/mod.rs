@@ -1,5 +1,5 @@
-//! Pipelines: the seed's "Конвейер" and "Вентилятор" as composable stages on lockgate
-//! channels.
+//! Pipelines: the "Pipeline" and "Fan-out/fan-in" sections of the Go concurrency patterns
+//! tutorial as composable stages on lockgate channels.
 //!
 //! A [`Pipeline<T>`] is the receiving end of a chain of stages, each on its own thread,
 //! joined by bounded channels (back-pressure throughout). [`Pipeline::from_iter`] is the
@@ -23,14 +23,14 @@
 //! on dedicated threads, never on a pool's workers, so a stage waiting for input cannot
 //! starve a pool.
 //!
-//! [`fan_out`] and [`fan_in`] are also given on plain channels, as in the seed.
+//! [`fan_out`] and [`fan_in`] are also given on plain channels, as in the tutorial.
 //!
 //! # Example
 //!
 //! ```
 //! use lockgate::pipeline::Pipeline;
 //!
-//! // The seed's generator -> square -> filter(even).
+//! // The tutorial's generator -> square -> filter(even).
 //! let even_squares: Vec<i64> = Pipeline::from_iter(1..=10)
 //!     .map(|n| n * n)
 //!     .filter(|n| n % 2 == 0)
@@ -170,7 +170,7 @@ impl<T: Send + 'static> Pipeline<T> {
     }
 
     /// As [`from_iter_ctx`](Self::from_iter_ctx), with the generator's channel capacity
-    /// (`0`: unbuffered, as the seed's Go channels).
+    /// (`0`: unbuffered, as the tutorial's Go channels).
     pub fn from_iter_with<I>(iter: I, ctx: &Context, capacity: usize) -> Pipeline<T>
     where
         I: IntoIterator<Item = T> + Send + 'static,
@@ -257,7 +257,7 @@ impl<T: Send + 'static> Pipeline<T> {
         core::mem::replace(&mut self.rx, empty)
     }
 
-    /// Applies `f` to every item (the seed's `square` stage).
+    /// Applies `f` to every item (the tutorial's `square` stage).
     pub fn map<U, F>(self, f: F) -> Pipeline<U>
     where
         U: Send + 'static,
@@ -286,7 +286,7 @@ impl<T: Send + 'static> Pipeline<T> {
     }
 
     /// Fan-out and fan-in: `f` runs on `workers` threads reading this pipeline's output, and
-    /// their results merge into one (in completion order, as the seed's `fanIn`).
+    /// their results merge into one (in completion order, as the tutorial's `fanIn`).
     pub fn fan_out<U, F>(self, workers: usize, f: F) -> Pipeline<U>
     where
         U: Send + 'static,
@@ -459,7 +459,7 @@ impl<T> fmt::Debug for Pipeline<T> {
     }
 }
 
-/// The seed's `fanOut` on plain channels: `workers` threads read `source` and each sends
+/// The tutorial's `fanOut` on plain channels: `workers` threads read `source` and each sends
 /// `f(item)` to its own output channel (capacity `capacity`); a thread ends when `source`
 /// ends or, at its next send, when its output's receiver is gone. As with goroutines, a
 /// source that never ends keeps the threads waiting: for cancellation, use
@@ -492,7 +492,7 @@ where
         .collect()
 }
 
-/// The seed's `fanIn` on plain channels: one thread per input forwards into one output
+/// The tutorial's `fanIn` on plain channels: one thread per input forwards into one output
 /// (capacity `capacity`), which ends when every input has ended. A thread also ends at its
 /// next forward once the output's receiver is gone.
 pub fn fan_in<T: Send + 'static>(inputs: Vec<Receiver<T>>, capacity: usize) -> Receiver<T> {

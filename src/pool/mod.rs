@@ -1,21 +1,20 @@
 //! An object pool that scales like the allocator: a private slot per thread in front of a
 //! shared lock-free ring.
 //!
-//! Serves the seed's "Пул объектов" (a pool of buffers created by a factory, and a pool of
-//! connections cleaned up on return). [`ObjectPool::get`] never blocks: it takes the calling
-//! thread's cached object, else one from the shared ring, else calls the factory. Dropping the
-//! returned [`Pooled`] guard resets the object and puts it back: into the thread's slot if
-//! that is empty, else into the shared ring, else (both full) drops it.
+//! Serves the Go concurrency patterns tutorial's "Object pool" section (a pool of buffers created
+//! by a factory, and a pool of connections cleaned up on return). [`ObjectPool::get`] never blocks:
+//! it takes the calling thread's cached object, else one from the shared ring, else calls the
+//! factory. Dropping the returned [`Pooled`] guard resets the object and puts it back: into the
+//! thread's slot if that is empty, else into the shared ring, else (both full) drops it.
 //!
-//! Algorithm: Go's `sync.Pool` keeps one private object per P in front of a shared list; here
-//! each live thread gets a small index (see `local.rs`) and each pool a slot per index, padded
-//! to its own cache line. In the steady state (a get that finds the thread's object, a put
-//! that finds its slot empty) a pair touches that line, the thread-local state and the pool's
-//! read-only fields, so pairs on many threads share nothing; a get that finds the slot empty
-//! goes to the shared ring, a [`RingQueue`], and the first put after a thread's flush
-//! registers the pool (a weak handle: one shared RMW). Counters live in the slots too and are
-//! summed when read. Objects dropped by a thread's exit flush run their `Drop` inside a
-//! thread-local destructor, where a panic aborts.
+//! Algorithm: Go's `sync.Pool` keeps one private object per P in front of a shared list; here each
+//! live thread gets a small index and each pool a slot per index, padded to its own cache line. In
+//! the steady state (a get that finds the thread's object, a put that finds its slot empty) a pair
+//! touches that line, the thread-local state and the pool's read-only fields, so pairs on many
+//! threads share nothing; a get that finds the slot empty goes to the shared ring, a [`RingQueue`],
+//! and the first put after a thread's flush registers the pool (a weak handle: one shared RMW).
+//! Counters live in the slots too and are summed when read. Objects dropped by a thread's exit
+//! flush run their `Drop` inside a thread-local destructor, where a panic aborts.
 //!
 //! Bounds: the shared ring holds at most `capacity` idle objects and each slot at most one, so
 //! at most `capacity + slots()` objects sit idle. A thread that exits moves its cached object
@@ -217,7 +216,7 @@ fn slot_count() -> usize {
 ///
 /// # Example
 ///
-/// The seed's buffer pool: the second `get` reuses the first buffer.
+/// The tutorial's buffer pool: the second `get` reuses the first buffer.
 ///
 /// ```
 /// use lockgate::pool::ObjectPool;
@@ -246,7 +245,7 @@ impl<T: Send + 'static> ObjectPool<T> {
         Self::build(Box::new(factory), None, None, capacity)
     }
 
-    /// A pool that runs `reset` on every object returned to it (the seed's pool with cleanup).
+    /// A pool that runs `reset` on every object returned to it (the tutorial's pool with cleanup).
     /// A panicking `reset` drops that object (counted as discarded); the pool stays usable.
     ///
     /// # Panics

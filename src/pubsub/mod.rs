@@ -1,10 +1,11 @@
 //! Topic pub-sub: publishers never lock; subscriber lists are copy-on-write and reclaimed by
 //! epochs.
 //!
-//! Serves the seed's "Издатель-Подписчик" (topics, subscribe, unsubscribe, publish to every
-//! subscriber of a topic without blocking on a slow one, close). Each subscriber owns a
-//! bounded [`RingQueue`](crate::queue::RingQueue); a publish copies the message into the queue of every subscriber of
-//! its topic, applying the [`Overflow`] policy where a queue is full.
+//! Serves the Go concurrency patterns tutorial's "Pub/Sub" section (topics, subscribe,
+//! unsubscribe, publish to every subscriber of a topic without blocking on a slow one, close).
+//! Each subscriber owns a bounded [`RingQueue`](crate::queue::RingQueue); a publish copies the
+//! message into the queue of every subscriber of its topic, applying the [`Overflow`] policy
+//! where a queue is full.
 //!
 //! Algorithm: the topic map (topic → subscriber list) lives behind one
 //! `crossbeam_epoch::Atomic` pointer. A publish pins the epoch, loads the map and walks the
@@ -49,7 +50,7 @@ pub use sub::{RecvFuture, Subscription};
 /// there to lose it.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Overflow {
-    /// Skip that subscriber (the seed's behaviour).
+    /// Skip that subscriber (the tutorial's behaviour).
     #[default]
     DropNewest,
     /// Evict that subscriber's oldest message to make room (tokio broadcast's `Lagged`).
@@ -169,7 +170,7 @@ where
     T: Clone + Send + 'static,
 {
     /// A hub whose subscribers each queue up to `capacity` messages; full subscribers are
-    /// skipped ([`Overflow::DropNewest`], as in the seed).
+    /// skipped ([`Overflow::DropNewest`], as in the tutorial).
     ///
     /// # Panics
     /// If `capacity` is 0 or above [`RingQueue`](crate::queue::RingQueue)'s maximum.

@@ -36,7 +36,7 @@
 //! * fair: when several arms are ready, each is equally likely to fire (the arms are tried
 //!   in an order shuffled afresh for every select, as Go does), so no arm starves;
 //! * one waiter, linked in every arm's wait list at once: a blocked select parks once and
-//!   costs no CPU; whichever list fires first wakes it (see `run.rs` for the protocol);
+//!   costs no CPU; whichever list fires first wakes it;
 //! * rendezvous channels (`bounded(0)`) pair with selects on the other end too: a select
 //!   sending and a select receiving on the same unbuffered channel meet;
 //! * the async form is cancel-safe: dropping it while it waits unlinks everything, and a
@@ -44,8 +44,9 @@
 //!
 //! # Examples
 //!
-//! The seed's pipeline stage: send the next value, unless the context ends first. Nobody
-//! reads here, so after two values the producer waits in the select until it is cancelled.
+//! A pipeline stage from the Go concurrency patterns tutorial: send the next value, unless
+//! the context ends first. Nobody reads here, so after two values the producer waits in the
+//! select until it is cancelled.
 //!
 //! ```
 //! use lockgate::channel::bounded;

@@ -1,7 +1,8 @@
 //! A counting semaphore: one atomic word on the fast path, FIFO hand-off to parked waiters.
 //!
-//! Serves the seed's "Семафор" section (ten workers, at most three at once, and Go's
-//! `select` between acquiring and a timeout). A [`Semaphore`] holds permits; [`acquire`]
+//! Serves the "Semaphore" and "Semaphore with timeout" sections of the Go concurrency patterns
+//! tutorial (ten workers, at most three at once, and Go's `select` between acquiring and a
+//! timeout). A [`Semaphore`] holds permits; [`acquire`]
 //! returns a [`Permit`] that gives them back when dropped.
 //!
 //! Cost: an uncontended acquire is one compare-and-swap on the semaphore's word and a release
@@ -19,7 +20,9 @@
 //! - [`Semaphore::new_fair`] is strictly first come, first served whenever anyone waits, as
 //!   tokio's semaphore: a large [`acquire_many`] is never overtaken by small ones.
 //!
-//! The algorithm and its source are described in `raw.rs`.
+//! The design follows tokio's `batch_semaphore` (permits in one word, waiters in an intrusive
+//! list, permits assigned to waiters by the releaser); unlike it, a release with no one queued
+//! takes no lock, and a waiter's permits are handed over whole rather than accumulated.
 //!
 //! [`acquire`]: Semaphore::acquire
 //! [`acquire_many`]: Semaphore::acquire_many
@@ -44,7 +47,7 @@ pub use raw::MAX_PERMITS;
 ///
 /// # Example
 ///
-/// The seed's example: ten workers, at most three inside at once.
+/// The tutorial's example: ten workers, at most three inside at once.
 ///
 /// ```
 /// use lockgate::semaphore::Semaphore;
@@ -167,7 +170,7 @@ impl Semaphore {
         }
     }
 
-    /// Waits at most `timeout` for one permit (the seed's `AcquireWithTimeout`).
+    /// Waits at most `timeout` for one permit (the tutorial's `AcquireWithTimeout`).
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<Permit<'_>, AcquireTimeoutError> {
         self.acquire_many_timed(1, deadline_after(timeout).into())
     }

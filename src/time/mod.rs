@@ -8,8 +8,8 @@
 //! ticks, it does not queue them (as Go's). A timer whose receivers are all dropped stops: a
 //! ticker at its next period, and any dead entry is swept from the timer's heap.
 //!
-//! Together with the `*_timeout` forms and `Receiver::try_recv` they cover the seed's uses
-//! of `time.After` and `time.Tick`.
+//! Together with the `*_timeout` forms and `Receiver::try_recv` they cover the uses of
+//! `time.After` and `time.Tick` in the Go concurrency patterns tutorial.
 //!
 //! ```
 //! use std::time::{Duration, Instant};

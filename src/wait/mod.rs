@@ -1,6 +1,6 @@
 //! How every blocking call in lockgate waits.
 //!
-//! One path serves every blocking operation (DESIGN.md, "Waiting"):
+//! One path serves every blocking operation:
 //!
 //! 1. a lock-free fast path: the caller's own `try_*` operation;
 //! 2. bounded spinning with exponential backoff ([`Backoff`]), long enough to catch a partner

@@ -1,5 +1,6 @@
-//! Worker pools: fixed or elastic sets of threads running submitted jobs (the seed's
-//! "Воркер-пул" and its dynamic pool), and the default pool behind [`crate::spawn`].
+//! Worker pools: fixed or elastic sets of threads running submitted jobs (the "Worker pool"
+//! and "Dynamic worker pool" sections of the Go concurrency patterns tutorial), and the
+//! default pool behind [`crate::spawn`].
 //!
 //! A job goes through one bounded lockgate channel, so a full queue pushes back on
 //! submitters and idle workers park (no CPU when idle). `submit` returns a
@@ -7,10 +8,10 @@
 //! and the worker lives on. An elastic pool grows on submit when no worker is idle, or more
 //! jobs wait than workers are idle (up to
 //! `max`) and shrinks when a worker has been idle for `keep_alive` (down to `min`): no
-//! thread polls. The life-cycle protocol (intake gate, growth and retirement on one word,
-//! shutdown) is in `inner.rs`.
+//! thread polls. The intake gate (a shutdown flag and the submits in flight) is one atomic
+//! word; growth and retirement act on another (the live and idle counts and a submit tick).
 //!
-//! Unlike the seed's dynamic pool, shutdown never closes a channel that a submit may still be
+//! Unlike the tutorial's dynamic pool, shutdown never closes a channel that a submit may still be
 //! sending on (the intake gate waits for submits in flight first), and nothing keeps running
 //! after it.
 //!
