@@ -5,7 +5,7 @@ use core::fmt;
 /// Why a context is done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContextError {
-    /// Cancelled through a [`CancelHandle`] (its own or an ancestor's).
+    /// Cancelled through a [`CancelHandle`](super::CancelHandle) (its own or an ancestor's).
     Canceled,
     /// Its deadline (or an ancestor's) passed.
     DeadlineExceeded,

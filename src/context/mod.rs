@@ -1,7 +1,7 @@
 //! Go's `context`: a cancellation tree with deadlines and typed values.
 //!
-//! Serves the seed's "Контекст" (cancel, timeout with a deadline report, values passed down a
-//! call chain). A [`Context`] is a cheap handle (one `Arc`) to a node of a tree:
+//! Serves the Go concurrency patterns tutorial's "Context" section (cancel, timeout with a
+//! deadline report, values passed down a call chain). A [`Context`] is a cheap handle (one `Arc`) to a node of a tree:
 //!
 //! - [`Context::background`] is a root that is never cancelled.
 //! - [`Context::with_cancel`] makes a child and a [`CancelHandle`]; cancelling a node cancels
@@ -23,7 +23,7 @@
 //! ending on its own races its parent's cancel only over the parent's map, under its lock:
 //! either the cancel took the child with the map (and finds it already ended, or ends it) or
 //! the child removed itself first; both leave it ended and out of the map.
-//! Deadlines need no thread per context: one shared timer thread (`src/time/timer.rs`) fires them, and
+//! Deadlines need no thread per context: one shared timer thread fires them, and
 //! every check of a context also compares its deadline with the clock.
 
 use core::any::TypeId;

@@ -1,5 +1,5 @@
 //! [`SelectRecv`]: a select over a set of receivers known only at run time (a fan-in over a
-//! `Vec<Receiver<T>>`), on the same protocol as the macro (`run.rs`).
+//! `Vec<Receiver<T>>`), on the same protocol as the macro.
 //!
 //! The macro's arms are a nested tuple fixed at compile time; here they are a vector of
 //! receive arms of one item type. A removed arm becomes a vacancy that never fires, so the

@@ -279,7 +279,7 @@ fn with_rng<R>(f: impl FnOnce(&mut Xorshift) -> R) -> R {
     RNG.with(|r| {
         let mut x = r.get();
         if x == 0 {
-            // Seed from std's per-thread random hash keys (drawn from the OS once per thread,
+            // Start from std's per-thread random hash keys (drawn from the OS once per thread,
             // then stepped per use) over the cell's address: distinct per thread, even for a
             // thread that reuses a finished one's stack and thread-locals. Loom and shuttle
             // executions must replay exactly: a constant there.
