@@ -97,9 +97,9 @@ struct ReadmeDoctests;
 /// release. (The same role as crossbeam-channel's `internal`.)
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::channel::{RecvArm, RecvArmSource, SendArm, SendArmSource};
-    pub use crate::context::DoneArm;
-    pub use crate::future::GetArm;
+    pub use crate::channel::select::{RecvArm, RecvArmSource, SendArm, SendArmSource};
+    pub use crate::context::done::DoneArm;
+    pub use crate::future::arm::GetArm;
     pub use crate::wait::select::{
         empty_select, run_blocking, Arm, ArmList, MaybeArm, Otherwise, SelectFuture,
     };

@@ -52,7 +52,7 @@
 mod array;
 mod error;
 mod future;
-mod select;
+pub(crate) mod select;
 #[cfg(feature = "futures")]
 mod stream;
 mod unbounded;
@@ -66,8 +66,6 @@ pub use error::{
     TryRecvError, TrySendError,
 };
 pub use future::{RecvFuture, SendFuture};
-#[doc(hidden)]
-pub use select::{RecvArm, RecvArmSource, SendArm, SendArmSource};
 #[cfg(feature = "futures")]
 pub use stream::{RecvStream, SendSink};
 

@@ -33,11 +33,11 @@ use std::time::{Duration, Instant};
 use crate::sync::StdArc;
 use crate::wait::{self, Until, WaitPolicy, Waiter};
 
-mod done;
+pub(crate) mod done;
 mod error;
 mod node;
 
-pub use done::{Done, DoneArm};
+pub use done::Done;
 pub use error::ContextError;
 pub(crate) use node::Node;
 use node::{CANCELED, LIVE};

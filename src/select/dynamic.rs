@@ -8,7 +8,8 @@
 use core::fmt;
 use std::time::{Duration, Instant};
 
-use crate::channel::{Receiver, RecvArm, RecvError};
+use crate::channel::select::RecvArm;
+use crate::channel::{Receiver, RecvError};
 use crate::sync::AtomicUsize;
 use crate::wait::select::{run_blocking, Arm, ArmList};
 use crate::wait::Wake;
