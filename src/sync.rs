@@ -34,7 +34,7 @@ mod imp {
     /// std's `Arc` in every build, for public APIs that take `self: &Arc<Self>`.
     #[allow(unused_imports)]
     pub(crate) use std::sync::Arc as StdArc;
-    pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+    pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
     /// A loom-only device (see the loom `Mutex`); nothing in normal builds.
     pub(crate) struct YieldingLocks;
@@ -150,6 +150,11 @@ mod imp {
         fence, AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
     };
     pub(crate) use loom::sync::{Arc, MutexGuard};
+    // Loom's condition variable waits with the guards the `Mutex` below hands out (loom's
+    // own). No model-build code waits on one (the timer there has no thread), but the name
+    // is exported in step.
+    #[allow(unused_imports)]
+    pub(crate) use loom::sync::Condvar;
     pub(crate) use loom::thread::{current, yield_now, JoinHandle, Thread};
 
     /// Loom's mutex, with one difference for threads inside a select (see [`YieldingLocks`]):
@@ -284,6 +289,10 @@ mod imp {
     };
     // Shuttle's `Arc` is std's.
     pub(crate) use shuttle::sync::{Arc, Mutex, MutexGuard};
+    // No model-build code waits on a condition variable (the timer there has no thread), but
+    // the name is exported in step.
+    #[allow(unused_imports)]
+    pub(crate) use shuttle::sync::Condvar;
     #[allow(unused_imports)]
     pub(crate) use std::sync::Arc as StdArc;
     // Shuttle runs every model thread on the test's OS thread (as loom does), so std's flag

@@ -23,7 +23,7 @@
 //! ending on its own races its parent's cancel only over the parent's map, under its lock:
 //! either the cancel took the child with the map (and finds it already ended, or ends it) or
 //! the child removed itself first; both leave it ended and out of the map.
-//! Deadlines need no thread per context: one shared timer thread (`src/time/timer.rs`) fires them, and
+//! Deadlines need no thread per context: one shared timer thread (`src/wait/timer.rs`) fires them, and
 //! every check of a context also compares its deadline with the clock.
 
 use core::any::{Any, TypeId};
@@ -243,7 +243,7 @@ impl Node {
         #[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
         if let (Some(d), None) = (deadline, born_done) {
             if deadline != parent.deadline {
-                crate::time::timer::schedule(d, Box::new(Expire(StdArc::downgrade(&node))));
+                crate::wait::timer::schedule(d, Box::new(Expire(StdArc::downgrade(&node))));
             }
         }
         node
@@ -255,7 +255,7 @@ impl Node {
 struct Expire(std::sync::Weak<Node>);
 
 #[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
-impl crate::time::timer::Timed for Expire {
+impl crate::wait::timer::Timed for Expire {
     fn fire(&self, _now: Instant) -> Option<Instant> {
         if let Some(node) = self.0.upgrade() {
             node.expire();

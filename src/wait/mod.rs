@@ -22,11 +22,16 @@
 //! timeouts leave a structure in the same state.
 //!
 //! The [`WaitPolicy`] chosen per structure decides how long step 2 lasts.
+//!
+//! Deadlines that must strike while nobody waits (a context's, an `after` channel's) fire on
+//! the crate's one timer thread ([`timer`]).
 
 mod backoff;
 mod list;
 #[cfg(all(test, not(any(lockgate_loom, lockgate_shuttle))))]
 pub(crate) mod pause;
+#[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
+pub(crate) mod timer;
 mod until;
 
 /// `pause_point!(Name)`: a named point where a schedule test may stop this thread (see
