@@ -23,7 +23,7 @@
 //! ending on its own races its parent's cancel only over the parent's map, under its lock:
 //! either the cancel took the child with the map (and finds it already ended, or ends it) or
 //! the child removed itself first; both leave it ended and out of the map.
-//! Deadlines need no thread per context: one shared timer thread (`src/wait/timer.rs`) fires them, and
+//! Deadlines need no thread per context: the crate's one timer (`src/wait/timer.rs`) fires them, and
 //! every check of a context also compares its deadline with the clock.
 
 use core::any::{Any, TypeId};
@@ -238,9 +238,7 @@ impl Node {
                 .clone();
             node.finish(s, cause);
         }
-        // No timer thread under a model checker: there a deadline strikes only where a wait
-        // parks (see `sync::park_until`).
-        #[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
+        // Under a model checker the timer is a heap that timed parks advance (see its docs).
         if let (Some(d), None) = (deadline, born_done) {
             if deadline != parent.deadline {
                 crate::wait::timer::schedule(d, Box::new(Expire(StdArc::downgrade(&node))));
@@ -251,10 +249,8 @@ impl Node {
 }
 
 /// A context deadline on the shared timer: the node, held weakly.
-#[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 struct Expire(std::sync::Weak<Node>);
 
-#[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 impl crate::wait::timer::Timed for Expire {
     fn fire(&self, _now: Instant) -> Option<Instant> {
         if let Some(node) = self.0.upgrade() {
