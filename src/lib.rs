@@ -52,7 +52,8 @@
 //! [loom](https://docs.rs/loom); the models live in the repository's `loom-tests` crate. Built with
 //! `RUSTFLAGS="--cfg lockgate_shuttle"`, they come from [shuttle](https://docs.rs/shuttle) instead,
 //! for the randomized and PCT schedules of the repository's `shuttle-tests` crate. Under either,
-//! the modules that need a real clock or std threads (`pipeline`, `time`, `spawn`) are left out.
+//! the modules that need a real clock or std threads (`pipeline`, `time`, `spawn`) are left out,
+//! and context deadlines fire on a model of the crate's timer, which timed parks advance.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(

@@ -15,6 +15,13 @@
 //! shuttle it yields and then lets the schedule's own random choice decide between a timeout
 //! and a spurious return, so a timed waiter may also outlive a few parks and be woken.
 //!
+//! A timed park is also where model time passes: under either checker the crate's timer
+//! (`wait/timer.rs`) is a heap with no thread, which sets the model clock's one alarm (the
+//! earliest instant it has something due, and the function that fires it). A timed park whose
+//! deadline reaches the alarm fires it and returns as a woken park does; so a timer fires
+//! only where some thread would sleep through its instant, and always before that thread's
+//! own timeout is reported. With no alarm due, a timed park does what is described above.
+//!
 //! Shuttle schedules only what goes through its types. Two things do not, and are safe
 //! because neither blocks: the `UnsafeCell` (shuttle has no cell checker; std's is used) and
 //! crossbeam-epoch (used by the pub-sub), whose atomics and thread-locals are std's, so
@@ -34,7 +41,7 @@ mod imp {
     /// std's `Arc` in every build, for public APIs that take `self: &Arc<Self>`.
     #[allow(unused_imports)]
     pub(crate) use std::sync::Arc as StdArc;
-    pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+    pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
     /// A loom-only device (see the loom `Mutex`); nothing in normal builds.
     pub(crate) struct YieldingLocks;
@@ -150,6 +157,11 @@ mod imp {
         fence, AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
     };
     pub(crate) use loom::sync::{Arc, MutexGuard};
+    // Loom's condition variable waits with the guards the `Mutex` below hands out (loom's
+    // own). No model-build code waits on one (the timer there has no thread), but the name
+    // is exported in step.
+    #[allow(unused_imports)]
+    pub(crate) use loom::sync::Condvar;
     pub(crate) use loom::thread::{current, yield_now, JoinHandle, Thread};
 
     /// Loom's mutex, with one difference for threads inside a select (see [`YieldingLocks`]):
@@ -236,20 +248,29 @@ mod imp {
         loom::thread::yield_now();
     }
 
-    /// Loom has no clock: an untimed park parks; a timed park yields once and then reports a
-    /// timeout, so the model explores a timeout striking at every point of the protocol.
+    /// Loom has no clock: an untimed park parks. A timed park lets model time pass: if the
+    /// timer's alarm is due by its deadline, it fires it and returns as if woken (the caller
+    /// re-checks and parks again); else it yields once and then reports a timeout, unless
+    /// the alarm became due meanwhile (then it returns as woken). So the model explores a
+    /// timeout, and a timer firing, striking at every point of the protocol where the thread
+    /// would sleep (see `wait/timer.rs` for why a firing does not yield first).
     pub(crate) fn park_until(deadline: Option<Instant>) -> bool {
         match deadline {
             None => {
                 loom::thread::park();
                 false
             }
-            Some(_) => {
+            Some(d) => {
+                if super::model_clock::pass_time(d) {
+                    return false;
+                }
                 loom::thread::yield_now();
-                true
+                !super::model_clock::due_by(d)
             }
         }
     }
+
+    pub(crate) use super::model_clock::set_alarm;
 
     /// Never, under loom: a model must not branch on the wall clock (an exploration would
     /// not replay), so deadlines strike only where a wait parks (`park_until` above), which
@@ -284,6 +305,10 @@ mod imp {
     };
     // Shuttle's `Arc` is std's.
     pub(crate) use shuttle::sync::{Arc, Mutex, MutexGuard};
+    // No model-build code waits on a condition variable (the timer there has no thread), but
+    // the name is exported in step.
+    #[allow(unused_imports)]
+    pub(crate) use shuttle::sync::Condvar;
     #[allow(unused_imports)]
     pub(crate) use std::sync::Arc as StdArc;
     // Shuttle runs every model thread on the test's OS thread (as loom does), so std's flag
@@ -360,24 +385,35 @@ mod imp {
         shuttle::hint::spin_loop();
     }
 
-    /// Shuttle has no clock: an untimed park parks; a timed park yields and then reports a
-    /// timeout or, by the schedule's own random choice (one in two), a spurious return, after
-    /// which the caller re-checks and parks again. A timeout can so strike at every park
-    /// while a timed waiter can also stay long enough to be woken. It never really sleeps:
-    /// shuttle cannot wake a parked thread on a timer, and would call that a deadlock.
+    /// Shuttle has no clock: an untimed park parks. A timed park lets model time pass: if the
+    /// timer's alarm is due by its deadline, it fires it and returns as if woken (as under
+    /// loom). Otherwise it yields and then, unless the alarm became due meanwhile (then it
+    /// returns as woken), reports a timeout or, by the schedule's own random choice (one in
+    /// two), a spurious return, after which the caller re-checks and parks again. A timeout
+    /// can so strike at every park while a timed waiter can also stay long enough to be
+    /// woken. It never really sleeps: shuttle cannot wake a parked thread on a timer, and
+    /// would call that a deadlock.
     pub(crate) fn park_until(deadline: Option<Instant>) -> bool {
         match deadline {
             None => {
                 shuttle::thread::park();
                 false
             }
-            Some(_) => {
+            Some(d) => {
                 use shuttle::rand::Rng;
+                if super::model_clock::pass_time(d) {
+                    return false;
+                }
                 shuttle::thread::yield_now();
+                if super::model_clock::due_by(d) {
+                    return false;
+                }
                 shuttle::rand::thread_rng().gen::<bool>()
             }
         }
     }
+
+    pub(crate) use super::model_clock::set_alarm;
 
     /// Never, under shuttle, as under loom: a schedule must not branch on the wall clock (a
     /// failing schedule would not replay), so deadlines strike only where a wait parks
@@ -401,6 +437,51 @@ mod imp {
         };
     }
     pub(crate) use global;
+}
+
+/// The model clock of loom and shuttle builds: one alarm, which the crate's timer
+/// (`wait/timer.rs`) sets to the earliest instant it has something due (or in flight), with
+/// the function that fires it; a timed park whose deadline reaches it calls that function.
+///
+/// The alarm is a std thread-local, on purpose: both checkers run every model thread of an
+/// execution on the test's own OS thread, so all of them share it, and neither checker sees
+/// it, so reading it is no step of the model and orders nothing. A timed park in a model
+/// with no timer entry costs what it always did (no lock, no new interleaving), and a park
+/// takes the timer's (modelled) lock only when it will fire something, as the timer thread
+/// would. The timer clears the alarm when its state is dropped at the end of each execution,
+/// so nothing carries over to the next.
+#[cfg(any(lockgate_loom, lockgate_shuttle))]
+mod model_clock {
+    use std::cell::Cell;
+    use std::time::Instant;
+
+    /// The earliest instant the timer has something due, and what fires it: called with the
+    /// parked thread's deadline, it fires the earliest entry due by then and returns true, or
+    /// returns false if another thread is firing one (the timer fires one at a time).
+    pub(crate) type Alarm = (Instant, fn(Instant) -> bool);
+
+    std::thread_local! {
+        static ALARM: Cell<Option<Alarm>> = const { Cell::new(None) };
+    }
+
+    /// Sets (or, with `None`, clears) the alarm; the timer calls it under its lock.
+    pub(crate) fn set_alarm(alarm: Option<Alarm>) {
+        ALARM.with(|a| a.set(alarm));
+    }
+
+    /// Lets model time pass to the alarm, if it is due by `deadline`: runs it, and returns true
+    /// if it fired an entry (the park then returns as a woken one does).
+    pub(super) fn pass_time(deadline: Instant) -> bool {
+        match ALARM.with(Cell::get) {
+            Some((at, fire)) if at <= deadline => fire(deadline),
+            _ => false,
+        }
+    }
+
+    /// True if the alarm is due by `deadline`: a park must not time out yet.
+    pub(super) fn due_by(deadline: Instant) -> bool {
+        ALARM.with(Cell::get).is_some_and(|(at, _)| at <= deadline)
+    }
 }
 
 /// The cell of std and shuttle builds: std's, behind loom's access API. (Shuttle has no cell

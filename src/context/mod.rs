@@ -23,7 +23,7 @@
 //! ending on its own races its parent's cancel only over the parent's map, under its lock:
 //! either the cancel took the child with the map (and finds it already ended, or ends it) or
 //! the child removed itself first; both leave it ended and out of the map.
-//! Deadlines need no thread per context: one shared timer thread fires them, and
+//! Deadlines need no thread per context: the crate's one timer fires them, and
 //! every check of a context also compares its deadline with the clock.
 
 use core::any::TypeId;

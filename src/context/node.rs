@@ -61,7 +61,7 @@ impl Node {
             CANCELED => Some(ContextError::Canceled),
             EXPIRED => Some(ContextError::DeadlineExceeded),
             _ => {
-                if self.deadline.is_some_and(|d| Instant::now() >= d) {
+                if self.deadline.is_some_and(crate::sync::deadline_passed) {
                     self.expire();
                     return Some(self.err_now());
                 }
@@ -181,12 +181,10 @@ impl Node {
                 .clone();
             node.finish(s, cause);
         }
-        // No timer thread under a model checker: there a deadline strikes only where a wait
-        // parks (see `sync::park_until`).
-        #[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
+        // Under a model checker the timer is a heap that timed parks advance (see its docs).
         if let (Some(d), None) = (deadline, born_done) {
             if deadline != parent.deadline {
-                crate::time::timer::schedule(d, Box::new(Expire(StdArc::downgrade(&node))));
+                crate::wait::timer::schedule(d, Box::new(Expire(StdArc::downgrade(&node))));
             }
         }
         node
@@ -194,11 +192,9 @@ impl Node {
 }
 
 /// A context deadline on the shared timer: the node, held weakly.
-#[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 struct Expire(std::sync::Weak<Node>);
 
-#[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
-impl crate::time::timer::Timed for Expire {
+impl crate::wait::timer::Timed for Expire {
     fn fire(&self, _now: Instant) -> Option<Instant> {
         if let Some(node) = self.0.upgrade() {
             node.expire();

@@ -23,12 +23,11 @@
 //! assert!(b > a); // each tick fires at or after its own due instant
 //! ```
 
-pub(crate) mod timer;
-
 use std::time::{Duration, Instant};
 
 use crate::channel::{bounded, Receiver, Sender, TrySendError};
-use timer::Timed;
+use crate::sync::Mutex;
+use crate::wait::timer::{self, Timed};
 
 /// A receiver that yields once, with the instant it fired, `d` from now (Go's
 /// `time.After`). Never early.
@@ -104,7 +103,7 @@ pub fn tick(period: Duration) -> Receiver<Instant> {
         Box::new(Tick {
             tx,
             period,
-            next: std::sync::Mutex::new(at),
+            next: Mutex::new(at),
         }),
     );
     rx
@@ -146,7 +145,7 @@ struct Tick {
     /// The instant this tick was due; the next one is a whole number of periods later (a
     /// late timer skips the ticks it missed rather than firing them in a burst). Only the
     /// timer thread touches it; the mutex makes `Tick` `Send` without `unsafe`.
-    next: std::sync::Mutex<Instant>,
+    next: Mutex<Instant>,
 }
 
 impl Timed for Tick {

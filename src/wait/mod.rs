@@ -22,6 +22,10 @@
 //! timeouts leave a structure in the same state.
 //!
 //! The [`WaitPolicy`] chosen per structure decides how long step 2 lasts.
+//!
+//! Deadlines that must strike while nobody waits (a context's, an `after` channel's) fire on
+//! the crate's one timer ([`timer`]): a thread in normal builds, a heap that timed parks
+//! advance under the model checkers.
 
 mod backoff;
 mod blocking;
@@ -30,6 +34,7 @@ mod node;
 #[cfg(all(test, not(any(lockgate_loom, lockgate_shuttle))))]
 pub(crate) mod pause;
 pub(crate) mod select;
+pub(crate) mod timer;
 mod until;
 mod wait_list;
 
