@@ -127,6 +127,7 @@ impl<T> Zero<T> {
     }
 
     pub(super) fn send(&self, value: T, until: Until<'_>) -> Result<(), SendTimeoutError<T>> {
+        let _yielding = until.yielding_locks();
         let node = Waiter::new(None);
         {
             let mut g = self.lock();
@@ -165,6 +166,7 @@ impl<T> Zero<T> {
     }
 
     pub(super) fn recv(&self, until: Until<'_>) -> Option<Result<T, ()>> {
+        let _yielding = until.yielding_locks();
         loop {
             let node = Waiter::new(None);
             {

@@ -401,6 +401,7 @@ impl RawSemaphore {
 
     #[cold]
     fn acquire_slow(&self, n: usize, until: Until<'_>) -> Outcome {
+        let _yielding = until.yielding_locks();
         let attempt = || match self.try_acquire(n) {
             Ok(()) => Some(Outcome::Acquired),
             Err(TryFail::Closed) => Some(Outcome::Closed),

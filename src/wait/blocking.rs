@@ -67,6 +67,7 @@ pub(crate) fn wait_blocking<'u, P: Default, R>(
     mut attempt: impl FnMut() -> Option<R>,
 ) -> Option<R> {
     let until = until.into();
+    let _yielding = until.yielding_locks();
     if let Some(r) = attempt() {
         return Some(r);
     }

@@ -71,4 +71,13 @@ impl<'a> Until<'a> {
     pub(crate) fn is_interrupted(&self) -> bool {
         self.cancel.is_some_and(|c| c.is_interrupted())
     }
+
+    /// For a wait with a cancellation source, held for the whole wait: the thread is linked
+    /// in two lists, and the notifier of one may unpark it late, while it waits for the
+    /// other's lock. std's park tolerates that; loom's mutex does not (see `sync::Mutex`),
+    /// so under loom such a wait takes locks by yielding. Nothing in other builds.
+    #[inline]
+    pub(crate) fn yielding_locks(&self) -> Option<crate::sync::YieldingLocks> {
+        self.cancel.map(|_| crate::sync::YieldingLocks::enter())
+    }
 }
