@@ -487,8 +487,29 @@ impl<T> fmt::Debug for ScqQueue<T> {
 #[cfg(all(test, not(any(lockgate_loom, lockgate_shuttle))))]
 mod tests {
     use super::ScqQueue;
-    use crate::wait::pause::{paused, Point};
+    use crate::wait::pause::{paused, Gate, Point};
     use std::sync::Arc;
+
+    /// `k` threads each running `op` (a push or a pop that will fail on its index ring),
+    /// stepped one after another past the ring's empty pre-check and on to the point just
+    /// before their threshold subtraction, where they stay until released.
+    fn late_failures<R: Send + 'static>(
+        k: usize,
+        op: impl Fn() -> R + Clone + Send + 'static,
+    ) -> Vec<(Gate, std::thread::JoinHandle<R>)> {
+        let threads: Vec<_> = (0..k)
+            .map(|_| {
+                let t = paused(&[Point::AfterPrecheck, Point::BeforeLateSub], op.clone());
+                t.0.reached(Point::AfterPrecheck);
+                t
+            })
+            .collect();
+        for (gate, _) in &threads {
+            gate.release();
+            gate.reached(Point::BeforeLateSub);
+        }
+        threads
+    }
 
     /// The lock-up of late threshold subtractions, forced step by step at capacity 1
     /// (threshold re-armed to `3n - 1 = 2`):
@@ -515,20 +536,10 @@ mod tests {
         };
         popper.0.reached(Point::AfterTailFetchAdd);
 
-        let pushers: Vec<_> = (0..3u32)
-            .map(|i| {
-                let q = q.clone();
-                let pusher = paused(&[Point::AfterPrecheck, Point::BeforeLateSub], move || {
-                    q.push(100 + i)
-                });
-                pusher.0.reached(Point::AfterPrecheck);
-                pusher
-            })
-            .collect();
-        for (gate, _) in &pushers {
-            gate.release();
-            gate.reached(Point::BeforeLateSub);
-        }
+        let pushers = {
+            let q = q.clone();
+            late_failures(3, move || q.push(100))
+        };
 
         popper.0.release();
         assert_eq!(popper.1.join().unwrap(), Some(7));
@@ -574,20 +585,10 @@ mod tests {
             )
         };
         a.0.reached(Point::AfterTailFetchAdd);
-        let poppers: Vec<_> = (0..12)
-            .map(|_| {
-                let q = q.clone();
-                let popper = paused(&[Point::AfterPrecheck, Point::BeforeLateSub], move || {
-                    q.pop()
-                });
-                popper.0.reached(Point::AfterPrecheck);
-                popper
-            })
-            .collect();
-        for (gate, _) in &poppers {
-            gate.release();
-            gate.reached(Point::BeforeLateSub);
-        }
+        let poppers = {
+            let q = q.clone();
+            late_failures(12, move || q.pop())
+        };
         a.0.release();
         a.0.reached(Point::AfterTailFetchAdd);
         assert_eq!(q.push(2), Ok(()));
@@ -633,20 +634,10 @@ mod tests {
         // runs first), then pauses after taking a `used` position.
         pusher.0.reached(Point::AfterTailFetchAdd);
 
-        let poppers: Vec<_> = (0..3)
-            .map(|_| {
-                let q = q.clone();
-                let popper = paused(&[Point::AfterPrecheck, Point::BeforeLateSub], move || {
-                    q.pop()
-                });
-                popper.0.reached(Point::AfterPrecheck);
-                popper
-            })
-            .collect();
-        for (gate, _) in &poppers {
-            gate.release();
-            gate.reached(Point::BeforeLateSub);
-        }
+        let poppers = {
+            let q = q.clone();
+            late_failures(3, move || q.pop())
+        };
 
         pusher.0.release();
         assert_eq!(pusher.1.join().unwrap(), Ok(()));
