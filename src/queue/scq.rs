@@ -173,16 +173,21 @@ impl IndexRing {
 
     /// Re-arms the threshold after an enqueue: every dequeue may again try `3n - 1` times.
     fn reset_threshold_now(&self) {
-        let reset = self.reset_threshold();
-        // Real builds skip the store when it is already armed, to keep the line shared; under
-        // loom a swap, because loom's DPOR forgets another thread's load of a location once
-        // this thread loads it too, and would never schedule that load after our store.
+        self.arm(self.reset_threshold());
+    }
+
+    /// Sets the threshold to `budget`.
+    fn arm(&self, budget: i64) {
+        // Real builds skip the store when it holds that value already, to keep the line
+        // shared; under loom a swap, because loom's DPOR forgets another thread's load of a
+        // location once this thread loads it too, and would never schedule that load after
+        // our store.
         #[cfg(not(lockgate_loom))]
-        if self.threshold.load(SeqCst) != reset {
-            self.threshold.store(reset, SeqCst);
+        if self.threshold.load(SeqCst) != budget {
+            self.threshold.store(budget, SeqCst);
         }
         #[cfg(lockgate_loom)]
-        self.threshold.swap(reset, SeqCst);
+        self.threshold.swap(budget, SeqCst);
     }
 
     /// Removes the oldest number, or returns `None` if the ring is empty.
@@ -297,12 +302,7 @@ impl IndexRing {
             return false;
         }
         // `t - h` is at most the positions ever taken, far below `i64::MAX`.
-        let budget = self.reset_threshold().max((t - h) as i64);
-        #[cfg(not(lockgate_loom))]
-        self.threshold.store(budget, SeqCst);
-        // Under loom a swap, for the reason given in `reset_threshold_now`.
-        #[cfg(lockgate_loom)]
-        self.threshold.swap(budget, SeqCst);
+        self.arm(self.reset_threshold().max((t - h) as i64));
         true
     }
 
