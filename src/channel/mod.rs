@@ -424,6 +424,12 @@ impl<T> Receiver<T> {
         })
     }
 
+    /// `recv` bounded by `until` (a deadline, a cancellation source, both or neither), for
+    /// the crate's own bounded calls.
+    pub(crate) fn recv_until(&self, until: Until<'_>) -> Result<T, RecvTimeoutError> {
+        self.shared.recv(until)
+    }
+
     /// Receives asynchronously. Cancel-safe: dropping the future takes nothing from the
     /// channel (a value already handed to it goes to the next receiver).
     pub fn recv_async(&self) -> RecvFuture<'_, T> {

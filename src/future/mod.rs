@@ -54,7 +54,8 @@ use std::time::{Duration, Instant};
 
 use crate::context::{Context, ContextError};
 use crate::sync::{Arc, StdArc};
-use crate::wait::{deadline_after, Until};
+use crate::wait::hook::Claim;
+use crate::wait::{self, deadline_after, Until};
 use cell::{Cell, Outcome};
 
 pub use combine::{when_all, when_all_fail_fast, when_any};
@@ -66,6 +67,9 @@ pub struct Promise<T> {
     /// Invariant: no other reader of this cell exists (`shared` consumes the promise), so
     /// taking the result out is ours alone.
     cell: Arc<Cell<T>>,
+    /// The queued job that resolves `cell`, when a pool made this promise: a blocking `get`
+    /// on one of that pool's workers may run it here (`wait::hook::help`). `None` otherwise.
+    job: Option<StdArc<dyn Claim>>,
 }
 
 /// The writing end: [`resolve`](Resolver::resolve) completes the promise; dropping it
@@ -119,8 +123,15 @@ impl<T> Promise<T> {
             Resolver {
                 cell: Some(cell.clone()),
             },
-            Promise { cell },
+            Promise { cell, job: None },
         )
+    }
+
+    /// This promise, resolved by `job` (a job queued in a pool, which a blocking `get` on
+    /// one of that pool's workers may claim and run).
+    pub(crate) fn with_job(mut self, job: StdArc<dyn Claim>) -> Self {
+        self.job = Some(job);
+        self
     }
 
     /// A promise that is already resolved with `value`.
@@ -140,7 +151,18 @@ impl<T> Promise<T> {
     }
 
     /// Blocks until the result is in, and returns it.
+    ///
+    /// Called inside a job of a [`WorkerPool`](crate::workers::WorkerPool) (or of
+    /// [`crate::spawn`]'s pool) on a promise of a job of the same pool that has not started
+    /// yet, it runs that job on this thread instead of waiting for a worker (up to a nesting
+    /// depth; see the pool's docs). The timed and context forms never do: they give up on
+    /// time.
     pub fn get(self) -> Result<T, PromiseError> {
+        if let Some(job) = &self.job {
+            if !self.cell.is_done() {
+                wait::hook::help(&**job);
+            }
+        }
         self.cell.wait(Until::FOREVER);
         self.take()
     }

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use crate::sync::{self};
 
+use super::hook::Watch;
 use super::node::*;
 use super::wait_list::*;
 use super::{Backoff, Until, WaitPolicy};
@@ -42,13 +43,15 @@ pub(crate) fn park_node<P>(node: &Waiter<P>, until: Until<'_>) -> usize {
 }
 
 fn park_plain<P>(node: &Waiter<P>, deadline: Option<Instant>, stop: impl Fn() -> bool) -> usize {
+    // A pool's worker reports a long wait to its pool (see `hook.rs`); dropped on return.
+    let mut watch = Watch::new();
     loop {
         let s = node.state();
         if s != WAITING || stop() {
             return s;
         }
         super::pause_point!(Parking);
-        let passed = sync::park_until(deadline);
+        let passed = watch.park_until(deadline);
         super::pause_point!(Woke);
         if passed {
             return node.state();

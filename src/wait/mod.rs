@@ -30,6 +30,7 @@
 mod backoff;
 mod blocking;
 mod fifo;
+pub(crate) mod hook;
 mod node;
 #[cfg(all(test, not(any(lockgate_loom, lockgate_shuttle))))]
 pub(crate) mod pause;

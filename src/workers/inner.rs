@@ -21,15 +21,16 @@
 //! - **Exit** (`state`'s live count and `exited`): shutdown waits for the live count to reach
 //!   zero, then joins the threads.
 
-use core::any::Any;
 use core::cell::Cell;
 use std::time::Duration;
 
 use super::Rejected;
 use crossbeam_utils::CachePadded;
 
+use super::job::Job;
+use super::stand_in::StandIns;
 use crate::channel::{Receiver, RecvTimeoutError, Sender};
-use crate::future::{catch, Promise, Resolver};
+use crate::future::Promise;
 use crate::sync::{
     spawn_named, thread_local, Arc, AtomicBool, AtomicU64, AtomicUsize, JoinHandle, Mutex, Ordering,
 };
@@ -55,70 +56,6 @@ fn idle(s: u64) -> usize {
     ((s >> 16) & FIELD) as usize
 }
 
-/// A queued job: runs once and says whether the user's code panicked; or gives back the
-/// closure it carries when the pool does not accept it.
-pub(super) trait Task: Send {
-    fn run(self: Box<Self>) -> bool;
-    fn into_any(self: Box<Self>) -> Box<dyn Any>;
-}
-
-pub(super) type Job = Box<dyn Task>;
-
-/// `submit`: the closure and the resolver of its promise.
-pub(super) struct Submit<F, T: Send + 'static> {
-    pub(super) f: F,
-    pub(super) resolver: Resolver<T>,
-}
-
-impl<F, T> Task for Submit<F, T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    fn run(self: Box<Self>) -> bool {
-        let Submit { f, resolver } = *self;
-        let out = catch(f);
-        let panicked = out.is_err();
-        resolver.complete(out);
-        panicked
-    }
-
-    fn into_any(self: Box<Self>) -> Box<dyn Any> {
-        self
-    }
-}
-
-/// `execute`: a closure whose result nobody waits for.
-pub(super) struct Execute<F>(pub(super) F);
-
-impl<F: FnOnce() + Send + 'static> Task for Execute<F> {
-    fn run(self: Box<Self>) -> bool {
-        catch(self.0).is_err()
-    }
-
-    fn into_any(self: Box<Self>) -> Box<dyn Any> {
-        self
-    }
-}
-
-/// The closure inside a job the pool handed back (`Rejected`): the job was built by this
-/// module for exactly `F`, so the downcast cannot fail.
-pub(super) fn unwrap_submit<F: 'static, T: Send + 'static>(job: Job) -> F {
-    let any = job.into_any();
-    match any.downcast::<Submit<F, T>>() {
-        // The resolver drops here: its promise was never handed out.
-        Ok(s) => s.f,
-        Err(_) => unreachable!("a rejected job is the one just built"),
-    }
-}
-
-pub(super) fn unwrap_execute<F: 'static>(job: Job) -> F {
-    match job.into_any().downcast::<Execute<F>>() {
-        Ok(e) => e.0,
-        Err(_) => unreachable!("a rejected job is the one just built"),
-    }
-}
-
 /// One worker's counters. Relaxed RMWs: statistics, read as a sum (a snapshot that may be
 /// a moment old), ordering nothing. RMWs rather than plain stores because an elastic
 /// pool's slot can be shared by two workers whose ids differ by `max`.
@@ -135,7 +72,7 @@ pub(super) struct Inner {
     /// `SHUT` | submits in flight. SeqCst: the condition shutdown's waiter re-checks.
     intake: AtomicUsize,
     /// Shutdown waiting for submits in flight, and for workers to exit.
-    gate: WaitList<()>,
+    pub(super) gate: WaitList<()>,
     /// Live workers | idle workers | submit tick (see the module docs). Elastic pools only
     /// touch idle and tick; every pool counts live workers here. AcqRel RMWs throughout:
     /// the read-from chain the retirement argument needs.
@@ -158,6 +95,8 @@ pub(super) struct Inner {
     joining_workers: AtomicUsize,
     /// Threads started and not yet joined.
     handles: Mutex<Vec<JoinHandle<()>>>,
+    /// Claim-inline and compensation for jobs that block (`stand_in.rs`).
+    pub(super) stand_ins: StandIns,
 }
 
 thread_local! {
@@ -175,6 +114,7 @@ impl Inner {
         queue: usize,
         name: String,
         #[cfg(feature = "affinity")] pin: bool,
+        stand_ins: StandIns,
     ) -> Arc<Inner> {
         let (tx, rx) = crate::channel::bounded(queue);
         Arc::new(Inner {
@@ -196,10 +136,11 @@ impl Inner {
             closed: AtomicBool::new(false),
             joining_workers: AtomicUsize::new(0),
             handles: Mutex::new(Vec::new()),
+            stand_ins,
         })
     }
 
-    fn id(this: &Arc<Self>) -> usize {
+    pub(super) fn id(this: &Arc<Self>) -> usize {
         Arc::as_ptr(this) as usize
     }
 
@@ -230,11 +171,7 @@ impl Inner {
         let me = this.clone();
         match spawn_named(format!("{}-{k}", this.name), move || Inner::work(me, k)) {
             Ok(h) => {
-                let mut hs = this.handles.lock().unwrap_or_else(|e| e.into_inner());
-                // (Loom's and shuttle's `JoinHandle`s cannot tell; their pools are small.)
-                #[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
-                hs.retain(|h| !h.is_finished());
-                hs.push(h);
+                this.keep_handle(h);
                 true
             }
             Err(_) => {
@@ -244,6 +181,35 @@ impl Inner {
                 false
             }
         }
+    }
+
+    /// Keeps a started thread's handle for `join` (dropping those of finished threads).
+    pub(super) fn keep_handle(&self, h: JoinHandle<()>) {
+        let mut hs = self.handles.lock().unwrap_or_else(|e| e.into_inner());
+        // (Loom's and shuttle's `JoinHandle`s cannot tell; their pools are small.)
+        #[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
+        hs.retain(|h| !h.is_finished());
+        hs.push(h);
+    }
+
+    /// A number for a stand-in's thread name.
+    pub(super) fn stand_in_ids(&self) -> usize {
+        // Relaxed: a name, ordering nothing.
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Marks this thread as one of the pool's (for caller-runs and in-pool joins).
+    pub(super) fn enter_thread(this: &Arc<Self>) {
+        let id = Inner::id(this);
+        let _ = CURRENT.try_with(|c| c.set(id));
+    }
+
+    /// This thread is no longer the pool's (its thread-local outlives the worker loop); wakes
+    /// a shutdown waiting for the workers (its condition is the live counts).
+    pub(super) fn leave_thread(this: &Arc<Self>) {
+        let _ = CURRENT.try_with(|c| c.set(0));
+        crate::sync::full_fence();
+        this.gate.notify_all(NOTIFIED);
     }
 
     // --- intake ---
@@ -307,19 +273,29 @@ impl Inner {
         }
     }
 
-    /// Runs a job here (caller-runs, or a worker), keeping the counters.
+    /// Runs a job here (caller-runs, or a worker), keeping the counters; a job its
+    /// promise's reader took meanwhile is skipped (not counted).
     pub(super) fn run(&self, job: Job, slot: usize) {
+        self.count(slot, || job.run());
+    }
+
+    /// Runs `run` (a job) counted in `slot`'s statistics: `None` from it means the job was
+    /// taken elsewhere and counts nothing.
+    pub(super) fn count(&self, slot: usize, run: impl FnOnce() -> Option<bool>) -> bool {
         let st = &self.stats[slot.min(self.max)];
         st.active.fetch_add(1, Ordering::Relaxed);
-        // The user's closure runs under `catch` inside `job.run`; this also contains what
-        // can unwind around it (a panicking `Drop` of a result or of a continuation).
-        let panicked =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run())).unwrap_or(true);
+        // The user's closure runs under `catch` inside the job; this also contains what can
+        // unwind around it (a panicking `Drop` of a result or of a continuation).
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or(Some(true));
         st.active.fetch_sub(1, Ordering::Relaxed);
+        let Some(panicked) = ran else {
+            return false;
+        };
         if panicked {
             st.panicked.fetch_add(1, Ordering::Relaxed);
         }
         st.completed.fetch_add(1, Ordering::Relaxed);
+        true
     }
 
     /// Sends `job` without waiting; the job back if the queue is full.
@@ -330,8 +306,7 @@ impl Inner {
     // --- workers ---
 
     fn work(this: Arc<Self>, k: usize) {
-        let id = Arc::as_ptr(&this) as usize;
-        let _ = CURRENT.try_with(|c| c.set(id));
+        Inner::enter_thread(&this);
         #[cfg(feature = "affinity")]
         if this.pin {
             if let Some(ids) = core_affinity::get_core_ids() {
@@ -343,7 +318,7 @@ impl Inner {
         let counted = match this.keep_alive {
             None => {
                 while let Ok(job) = this.rx.recv() {
-                    this.run(job, k % this.max);
+                    Inner::run_hooked(&this, job, k % this.max);
                 }
                 true
             }
@@ -352,11 +327,7 @@ impl Inner {
         if counted {
             this.state.fetch_sub(LIVE_ONE, Ordering::AcqRel);
         }
-        // This thread is no longer this pool's worker (its thread-local outlives `work`).
-        let _ = CURRENT.try_with(|c| c.set(0));
-        // Wake a shutdown waiting for the workers (its condition is the live count).
-        crate::sync::full_fence();
-        this.gate.notify_all(NOTIFIED);
+        Inner::leave_thread(&this);
     }
 
     /// The elastic worker loop; returns whether this worker is still counted live. At `min`
@@ -380,7 +351,7 @@ impl Inner {
                     if idle(s) == 0 && live(s) < this.max && !this.rx.is_empty() {
                         Inner::grow(this);
                     }
-                    this.run(job, slot);
+                    Inner::run_hooked(this, job, slot);
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     this.state.fetch_sub(IDLE_ONE, Ordering::AcqRel);
@@ -397,7 +368,7 @@ impl Inner {
                     match this.rx.try_recv() {
                         Ok(job) => {
                             this.state.fetch_add(LIVE_ONE, Ordering::AcqRel);
-                            this.run(job, slot);
+                            Inner::run_hooked(this, job, slot);
                         }
                         Err(_) => return false,
                     }
@@ -505,8 +476,10 @@ impl Inner {
             this.joining_workers.fetch_add(1, Ordering::SeqCst);
             this.gate.notify_all(NOTIFIED); // another in-pool joiner may be waiting for us
         }
+        // Stand-ins count as workers here: every thread the pool started is joined.
         let done = || {
-            live(this.state.load(Ordering::SeqCst)) <= this.joining_workers.load(Ordering::SeqCst)
+            live(this.state.load(Ordering::SeqCst)) + this.stand_ins.live()
+                <= this.joining_workers.load(Ordering::SeqCst)
         };
         let r = wait::wait_blocking(&this.gate, WaitPolicy::Park, until, || done().then_some(()));
         let all = r.is_some() || done();
@@ -556,19 +529,23 @@ impl Inner {
 
 /// Runs `f` here and returns its (already resolved) promise: the caller-runs path.
 #[cfg_attr(any(lockgate_loom, lockgate_shuttle), allow(dead_code))] // no `spawn` under a model checker
-pub(super) fn run_here<F, T>(inner: &Inner, f: F) -> Promise<T>
+pub(super) fn run_here<F, T>(inner: &Arc<Inner>, f: F) -> Promise<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let (r, p) = Promise::pending();
-    inner.run(Box::new(Submit { f, resolver: r }), inner.max);
+    let (job, p) = Job::submit(Inner::id(inner), f);
+    inner.run(job, inner.max);
     p
 }
 
 /// Hands a job the pool could not take back as a `Rejected`.
-pub(super) fn rejected<F: 'static, T: Send + 'static>(job: Job, full: bool) -> Rejected<F> {
-    let f = unwrap_submit::<F, T>(job);
+pub(super) fn rejected<F, T>(job: Job, full: bool) -> Rejected<F>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let f = job.into_closure::<F, T>();
     if full {
         Rejected::Full(f)
     } else {

@@ -34,6 +34,8 @@
 mod default;
 mod error;
 mod inner;
+mod job;
+mod stand_in;
 
 use core::fmt;
 use std::time::Duration;
@@ -43,7 +45,10 @@ use crate::context::Context;
 use crate::future::Promise;
 use crate::sync::Arc;
 use crate::wait::{deadline_after, Until};
-use inner::{rejected, run_here, unwrap_execute, Execute, Inner, Job, Submit};
+use inner::{rejected, run_here, Inner};
+use job::Job;
+use stand_in::StandIns;
+pub use stand_in::{COMPENSATION_DELAY, DEFAULT_INLINE_DEPTH, DEFAULT_MAX_STAND_INS};
 
 #[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 pub use default::spawn;
@@ -68,6 +73,8 @@ pub struct Builder {
     name: String,
     #[cfg(feature = "affinity")]
     pin: bool,
+    max_stand_ins: usize,
+    inline_depth: usize,
 }
 
 impl Builder {
@@ -124,6 +131,23 @@ impl Builder {
         self
     }
 
+    /// The most stand-in workers alive at once (default [`DEFAULT_MAX_STAND_INS`]): a
+    /// worker whose wait inside a job lasts longer than [`COMPENSATION_DELAY`] starts one, so
+    /// the queue keeps moving while it waits; it retires when the wait ends. 0 turns
+    /// compensation off (a pool whose jobs all block can then stall).
+    pub fn max_stand_ins(mut self, n: usize) -> Self {
+        self.max_stand_ins = n;
+        self
+    }
+
+    /// How many claimed jobs may nest on one thread (default [`DEFAULT_INLINE_DEPTH`]): a job
+    /// that calls [`Promise::get`] on a job of this pool that has not started runs it itself,
+    /// this many levels deep; deeper, it waits (and is compensated). 0 turns claiming off.
+    pub fn max_inline_depth(mut self, n: usize) -> Self {
+        self.inline_depth = n;
+        self
+    }
+
     /// Starts the pool.
     ///
     /// # Panics
@@ -160,6 +184,7 @@ impl Builder {
             self.name,
             #[cfg(feature = "affinity")]
             self.pin,
+            StandIns::new(self.max_stand_ins, self.inline_depth),
         );
         Inner::start(&inner, min);
         WorkerPool { inner }
@@ -178,6 +203,8 @@ impl WorkerPool {
             name: String::from("lockgate-worker"),
             #[cfg(feature = "affinity")]
             pin: false,
+            max_stand_ins: DEFAULT_MAX_STAND_INS,
+            inline_depth: DEFAULT_INLINE_DEPTH,
         }
     }
 
@@ -196,11 +223,13 @@ impl WorkerPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (r, p) = Promise::pending();
-        let job: Job = Box::new(Submit { f, resolver: r });
+        let (job, p) = Job::submit(Inner::id(&self.inner), f);
         match self.send(job, Until::FOREVER) {
             Ok(()) => Ok(p),
-            Err(Refused::Shutdown(job)) => Err(rejected::<F, T>(job, false)),
+            Err(Refused::Shutdown(job)) => {
+                drop(p);
+                Err(rejected::<F, T>(job, false))
+            }
             Err(Refused::RunHere(job)) => {
                 self.inner.run(job, self.inner.max);
                 Ok(p)
@@ -216,9 +245,9 @@ impl WorkerPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (r, p) = Promise::pending();
-        let job: Job = Box::new(Submit { f, resolver: r });
+        let (job, p) = Job::submit(Inner::id(&self.inner), f);
         if !self.inner.enter() {
+            drop(p);
             return Err(rejected::<F, T>(job, false));
         }
         let sent = self.inner.try_send(job);
@@ -228,7 +257,10 @@ impl WorkerPool {
         self.inner.leave();
         match sent {
             Ok(()) => Ok(p),
-            Err(job) => Err(rejected::<F, T>(job, true)),
+            Err(job) => {
+                drop(p);
+                Err(rejected::<F, T>(job, true))
+            }
         }
     }
 
@@ -238,24 +270,27 @@ impl WorkerPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (r, p) = Promise::pending();
-        let job: Job = Box::new(Submit { f, resolver: r });
         if let Some(e) = ctx.err() {
-            return Err(SubmitCtxError::Done(inner::unwrap_submit::<F, T>(job), e));
+            return Err(SubmitCtxError::Done(f, e));
         }
+        let (job, p) = Job::submit(Inner::id(&self.inner), f);
         match self.send(job, ctx.until()) {
             Ok(()) => Ok(p),
             Err(Refused::Shutdown(job)) => {
-                Err(SubmitCtxError::Shutdown(inner::unwrap_submit::<F, T>(job)))
+                drop(p);
+                Err(SubmitCtxError::Shutdown(job.into_closure::<F, T>()))
             }
             Err(Refused::RunHere(job)) => {
                 self.inner.run(job, self.inner.max);
                 Ok(p)
             }
-            Err(Refused::Done(job)) => Err(SubmitCtxError::Done(
-                inner::unwrap_submit::<F, T>(job),
-                ctx.err_after_wait(),
-            )),
+            Err(Refused::Done(job)) => {
+                drop(p);
+                Err(SubmitCtxError::Done(
+                    job.into_closure::<F, T>(),
+                    ctx.err_after_wait(),
+                ))
+            }
         }
     }
 
@@ -265,9 +300,9 @@ impl WorkerPool {
     where
         F: FnOnce() + Send + 'static,
     {
-        match self.send(Box::new(Execute(f)), Until::FOREVER) {
+        match self.send(Job::execute(Inner::id(&self.inner), f), Until::FOREVER) {
             Ok(()) => Ok(()),
-            Err(Refused::Shutdown(job)) => Err(Rejected::Shutdown(unwrap_execute::<F>(job))),
+            Err(Refused::Shutdown(job)) => Err(Rejected::Shutdown(job.into_closure::<F, ()>())),
             Err(Refused::RunHere(job)) => {
                 self.inner.run(job, self.inner.max);
                 Ok(())
@@ -332,9 +367,15 @@ impl WorkerPool {
         self.inner.is_shutdown()
     }
 
-    /// Worker threads alive now.
+    /// The pool's own worker threads alive now (stand-ins not included).
     pub fn workers(&self) -> usize {
         self.inner.workers()
+    }
+
+    /// Stand-in workers alive now: started for workers blocked inside jobs, retiring as
+    /// those waits end (see [`Builder::max_stand_ins`]).
+    pub fn stand_ins(&self) -> usize {
+        self.inner.stand_ins.live()
     }
 
     /// Workers running a job now.

@@ -114,7 +114,8 @@ pub fn run_blocking<L: ArmList + ?Sized>(
             }
             Ok(None) => {}
         }
-        // Step 5.
+        // Step 5. A pool's worker reports a long wait to its pool (see `wait/hook.rs`).
+        let mut watch = crate::wait::hook::Watch::new();
         loop {
             // SeqCst: pairs with a peer's claim CAS, which it follows with the node's
             // completion and the unpark.
@@ -123,7 +124,7 @@ pub fn run_blocking<L: ArmList + ?Sized>(
             {
                 break;
             }
-            if sync::park_until(deadline) {
+            if watch.park_until(deadline) {
                 break; // a deadline: the next round is the last look (or a context's arm)
             }
         }
