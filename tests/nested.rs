@@ -78,9 +78,7 @@ fn one_worker_pool_submits_to_itself_and_waits() {
         .unwrap();
     assert_eq!(outer.get(), Ok(42));
     assert_eq!(pool.completed(), 2);
-    let pool = Arc::try_unwrap(pool)
-        .ok()
-        .expect("the job dropped its handle");
+    let pool = Arc::try_unwrap(pool).expect("the job dropped its handle");
     shut(pool, "nest-self");
 }
 
@@ -112,9 +110,7 @@ fn nested_chain_depth_1000() {
     );
     assert_eq!(pool.completed(), 1001);
     stand_ins_retire(&pool);
-    let pool = Arc::try_unwrap(pool)
-        .ok()
-        .expect("jobs dropped their handles");
+    let pool = Arc::try_unwrap(pool).expect("jobs dropped their handles");
     shut(pool, "nest-chain");
 }
 
@@ -163,9 +159,7 @@ fn ten_thousand_jobs_each_waiting_on_two_children() {
     );
     assert_eq!(pool.completed(), 30_000);
     stand_ins_retire(&pool);
-    let pool = Arc::try_unwrap(pool)
-        .ok()
-        .expect("jobs dropped their handles");
+    let pool = Arc::try_unwrap(pool).expect("jobs dropped their handles");
     shut(pool, "nest-two");
 }
 
