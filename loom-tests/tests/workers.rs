@@ -1,5 +1,7 @@
-//! WorkerPool: an elastic worker retiring while a submit arrives (the job still runs), and a
-//! shutdown racing a submit (the job is accepted and run, or handed back: never lost).
+//! WorkerPool: an elastic worker retiring while a submit arrives (the job still runs), a
+//! shutdown racing a submit (the job is accepted and run, or handed back: never lost), and
+//! nested waits: a worker waiting on a queued child claims it (or another worker runs it,
+//! exactly once), and a blocked worker gets a stand-in that retires when the wait ends.
 #![cfg(lockgate_loom)]
 
 use lockgate::workers::WorkerPool;
@@ -68,6 +70,7 @@ fn elastic_grows_for_interdependent_jobs() {
             .max(2)
             .keep_alive(Duration::from_secs(3600))
             .queue_capacity(2)
+            .max_stand_ins(0) // growth alone must do it here; stand-ins have their own model
             .build();
         let latch = Arc::new(Latch::new(1));
         let l = latch.clone();
@@ -75,6 +78,104 @@ fn elastic_grows_for_interdependent_jobs() {
         let second = pool.submit(move || latch.count_down()).unwrap();
         first.get().unwrap();
         second.get().unwrap();
+        drop(pool);
+    });
+}
+
+/// A job on a one-worker pool submits a child and waits for it: the child is still queued
+/// (no other worker), so the waiting worker claims and runs it itself; no deadlock, and the
+/// child runs once. (With `max_inline_depth(0)` loom reports the deadlock.)
+#[test]
+fn worker_claims_queued_child() {
+    model(3, || {
+        let pool = Arc::new(
+            WorkerPool::builder()
+                .workers(1)
+                .queue_capacity(2)
+                .max_stand_ins(0) // only the claim can help here
+                .build(),
+        );
+        let ran = Arc::new(AtomicUsize::new(0));
+        let (p, r) = (pool.clone(), ran.clone());
+        let outer = pool
+            .submit(move || {
+                let r2 = r.clone();
+                let child = p
+                    .submit(move || {
+                        r2.fetch_add(1, Ordering::SeqCst);
+                        7u8
+                    })
+                    .unwrap();
+                child.get().unwrap() + 1
+            })
+            .unwrap();
+        assert_eq!(outer.get(), Ok(8));
+        assert_eq!(ran.load(Ordering::SeqCst), 1);
+        pool.shutdown(); // the counters are final once the worker has exited
+        assert_eq!(pool.completed(), 2, "the child is counted once");
+    });
+}
+
+/// The claim races a second worker that dequeues the child: exactly one of them runs it, and
+/// the outer job (waiting without a stand-in if it lost) finishes either way. Bound 1: two
+/// workers and a submitter make bound 2 explore 1.7 million interleavings (four minutes).
+#[test]
+fn claim_races_another_worker() {
+    model(1, || {
+        let pool = Arc::new(
+            WorkerPool::builder()
+                .workers(2)
+                .queue_capacity(2)
+                .max_stand_ins(0)
+                .build(),
+        );
+        let ran = Arc::new(AtomicUsize::new(0));
+        let (p, r) = (pool.clone(), ran.clone());
+        let outer = pool
+            .submit(move || {
+                let r2 = r.clone();
+                let child = p
+                    .submit(move || {
+                        r2.fetch_add(1, Ordering::SeqCst);
+                        7u8
+                    })
+                    .unwrap();
+                child.get().unwrap() + 1
+            })
+            .unwrap();
+        assert_eq!(outer.get(), Ok(8));
+        assert_eq!(ran.load(Ordering::SeqCst), 1);
+        pool.shutdown();
+        assert_eq!(pool.completed(), 2, "the child is counted once");
+    });
+}
+
+/// On a one-worker pool the first job waits for a latch that only the second (queued behind
+/// it) opens: no claim can help, so the blocked worker starts a stand-in, which runs the
+/// second job; once the first wait ends the stand-in owes its retirement and leaves (before
+/// shutdown: the loop below waits for it), and shutdown joins every thread. Under loom the
+/// compensation delay passes whenever the first park times out, i.e. at any point. (With
+/// `max_stand_ins(0)` loom reports the deadlock.)
+#[test]
+fn blocked_worker_compensated_and_stand_in_retires() {
+    use lockgate::barrier::Latch;
+    model(2, || {
+        let pool = WorkerPool::builder()
+            .workers(1)
+            .queue_capacity(2)
+            .max_inline_depth(0)
+            .max_stand_ins(1)
+            .build();
+        let latch = Arc::new(Latch::new(1));
+        let l = latch.clone();
+        let first = pool.submit(move || l.wait()).unwrap();
+        let second = pool.submit(move || latch.count_down()).unwrap();
+        first.get().unwrap();
+        second.get().unwrap();
+        while pool.stand_ins() > 0 {
+            thread::yield_now();
+        }
+        assert_eq!(pool.workers(), 1);
         drop(pool);
     });
 }
