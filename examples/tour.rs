@@ -4,11 +4,12 @@
 //! pipeline cancelled after two values); Fan-out/fan-in; Semaphore (ten workers, at most three
 //! at once) and Semaphore with timeout; Worker pool and Dynamic worker pool; Pub/Sub (weather
 //! and sports topics, an unsubscribe, close); Barrier (on a latch) and Cyclic barrier (with its
-//! trigger); Future/Promise (a timeout, then WhenAll and Chain); Context (cancel, timeout with
-//! the deadline report, values); Object pool (buffers) and Object pool with cleanup
-//! (connections reset on return). Where the tutorial writes `select`, the tour writes
-//! `select!` (the cancellable pipeline, the future's timeout, the context workers). Sleeps are
-//! shortened from the tutorial's seconds to milliseconds; each section prints its time.
+//! trigger); Future/Promise (a timeout, then WhenAll, Chain, and WhenAll over jobs that can
+//! fail); Context (cancel, timeout with the deadline report, values); Object pool (buffers) and
+//! Object pool with cleanup (connections reset on return). Where the tutorial writes `select`,
+//! the tour writes `select!` (the cancellable pipeline, the future's timeout, the context
+//! workers). Sleeps are shortened from the tutorial's seconds to milliseconds; each section
+//! prints its time.
 //!
 //! Run with `cargo run --release --example tour`; `cargo run --release --example tour --
 //! <section>` runs one (an unknown name lists them).
@@ -16,7 +17,7 @@
 use lockgate::barrier::{CyclicBarrier, Latch, WaitGroup};
 use lockgate::channel::{bounded, Receiver};
 use lockgate::context::{Context, Key};
-use lockgate::future::when_all;
+use lockgate::future::{try_when_all, when_all};
 use lockgate::pipeline::Pipeline;
 use lockgate::pool::ObjectPool;
 use lockgate::pubsub::PubSub;
@@ -450,8 +451,9 @@ fn future_timeout() {
     }
 }
 
-/// The tutorial's WhenAll and Chain over the same f1 (hence `shared`). Neither blocks a pool
-/// thread: both are continuations.
+/// The tutorial's WhenAll and Chain over the same f1 (hence `shared`), then WhenAll over jobs
+/// that can fail, which returns the first error. None blocks a pool thread: all are
+/// continuations.
 fn future_compose() {
     let f1 = lockgate::spawn(|| {
         thread::sleep(Duration::from_millis(100));
@@ -476,6 +478,23 @@ fn future_compose() {
     match chained.get() {
         Ok(result) => println!("Chained result: {result} Error: <nil>"),
         Err(e) => println!("Chained result: <nil> Error: {e}"),
+    }
+    // WhenAll over jobs that can fail: job 2 reports an error, and that error is the result,
+    // without waiting for job 3.
+    let jobs = [1u64, 2, 3].map(|id| {
+        lockgate::spawn(move || {
+            thread::sleep(Duration::from_millis(20 * id));
+            if id == 2 {
+                Err(format!("job {id} failed"))
+            } else {
+                Ok(id * 10)
+            }
+        })
+    });
+    match try_when_all(jobs).get() {
+        Ok(Ok(results)) => println!("All results: {results:?} Error: <nil>"),
+        Ok(Err(e)) => println!("All results: <nil> Error: {e}"),
+        Err(e) => println!("All results: <nil> Error: {e}"),
     }
 }
 
@@ -582,7 +601,7 @@ const SECTIONS: &[(&str, &str, fn())] = &[
     ("future", "Future with timeout", future_timeout),
     (
         "future-composition",
-        "Future composition: WhenAll, Chain",
+        "Future composition: WhenAll, Chain, WhenAll with an error",
         future_compose,
     ),
     ("context-cancel", "Context: cancel", context_cancel),

@@ -16,7 +16,7 @@
 //! | [`pubsub`] | [`PubSub`](pubsub::PubSub): topics, a ring per subscriber, overflow policies, epoch-reclaimed topic map | Pub/Sub |
 //! | [`context`] | [`Context`](context::Context): cancellation tree, deadlines, typed values; `*_ctx` on every blocking call | Context (cancellation, timeout, values) |
 //! | [`workers`] | [`WorkerPool`](workers::WorkerPool): fixed or elastic pools, `submit` → `Promise`, back-pressure, caller-runs inside jobs, shutdown/abort | Worker pool, Dynamic worker pool |
-//! | [`future`] | [`Promise`](future::Promise), [`spawn`]: one-shot results, continuations, `when_all`/`when_any`, `.await` | Future/Promise; Futures: WhenAll, Chain |
+//! | [`future`] | [`Promise`](future::Promise), [`spawn`]: one-shot results, continuations, `when_all`/`when_any` (and `try_` forms over `Result`), `.await` | Future/Promise; Futures: WhenAll, Chain |
 //! | [`pipeline`] | [`Pipeline`](pipeline::Pipeline): generator, stages, fan-out, ordered parallel map, cancellation | Pipeline, Pipeline with cancellation, Fan-out/fan-in |
 //! | [`select`](mod@select) | [`select!`], [`select_async!`]: wait on channel sends and receives, contexts, promises and timers at once | Go's `select` |
 //! | [`time`] | [`after`](time::after), [`tick`](time::tick): timers as channels on one shared timer thread | `time.After`, `time.Tick` |

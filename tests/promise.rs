@@ -1,7 +1,7 @@
 //! Promise: results, errors, panics and abandonment reach the reader; timeouts and contexts
 //! hand the promise back; continuations run exactly once, in any race with the resolver and
-//! at any chain length; combinators settle as documented; thousands of promises resolved
-//! across threads lose no value and drop every one exactly once.
+//! at any chain length; combinators, plain and over `Result`, settle as documented; thousands
+//! of promises resolved across threads lose no value and drop every one exactly once.
 
 mod common;
 
@@ -9,7 +9,8 @@ use common::{DropCounter, Watchdog};
 use futures_executor::block_on;
 use lockgate::context::{Context, ContextError};
 use lockgate::future::{
-    when_all, when_all_fail_fast, when_any, GetCtxError, GetTimeoutError, Promise, PromiseError,
+    try_when_all, try_when_all_fail_fast, try_when_any, when_all, when_all_fail_fast, when_any,
+    GetCtxError, GetTimeoutError, Promise, PromiseError, Resolver,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -161,6 +162,328 @@ fn when_any_first_success_or_first_error() {
         when_any(Vec::<Promise<u8>>::new()).get(),
         Err(PromiseError::NoInputs)
     );
+}
+
+/// What the fallible combinators' tests compute.
+type Fallible = Result<u32, &'static str>;
+
+/// Three pending promises of `Result<u32, &str>`, with their resolvers.
+fn three() -> ([Resolver<Fallible>; 3], [Promise<Fallible>; 3]) {
+    let (r0, p0) = Promise::pending();
+    let (r1, p1) = Promise::pending();
+    let (r2, p2) = Promise::pending();
+    ([r0, r1, r2], [p0, p1, p2])
+}
+
+#[test]
+fn try_when_all_settles_with_the_first_failure_in_argument_order() {
+    let _w = Watchdog::new("try_when_all_first_failure_in_argument_order", 60);
+    // All succeed, resolved in reverse: the values in argument order.
+    let ([r0, r1, r2], ps) = three();
+    let all = try_when_all(ps);
+    r2.resolve(Ok(2));
+    r1.resolve(Ok(1));
+    assert!(!all.is_done());
+    r0.resolve(Ok(0));
+    assert_eq!(all.get(), Ok(Ok(vec![0, 1, 2])));
+    let none = try_when_all(Vec::<Promise<Result<u8, ()>>>::new());
+    assert_eq!(none.get(), Ok(Ok(vec![])));
+    // A later failure that comes first does not win: input 1's error does, once input 0 is in.
+    let ([r0, r1, r2], ps) = three();
+    let all = try_when_all(ps);
+    r2.resolve(Err("input 2"));
+    assert!(
+        !all.is_done(),
+        "settled before the inputs ahead of the failure"
+    );
+    r1.resolve(Err("input 1"));
+    assert!(!all.is_done(), "settled before input 0 was in");
+    r0.resolve(Ok(0));
+    assert_eq!(all.get(), Ok(Err("input 1")));
+    // An earlier failure settles at once, while an input after it is still pending.
+    let ([r0, r1, r2], ps) = three();
+    let all = try_when_all(ps);
+    r0.resolve(Ok(0));
+    r1.resolve(Err("input 1"));
+    assert!(all.is_done(), "waited for an input after the failure");
+    assert_eq!(all.get(), Ok(Err("input 1")));
+    r2.resolve(Ok(2)); // a late result is dropped
+}
+
+#[test]
+fn try_when_all_passes_promise_errors_through() {
+    let _w = Watchdog::new("try_when_all_passes_promise_errors_through", 60);
+    // Input 0 panics after input 1 reported its error: input 0 comes first in argument order.
+    let ([r0, r1, _r2], [p0, p1, p2]) = three();
+    let p0 = p0.then(|_| -> Result<u32, &str> { panic!("input 0") });
+    let all = try_when_all([p0, p1, p2]);
+    r1.resolve(Err("input 1"));
+    assert!(!all.is_done());
+    r0.resolve(Ok(0));
+    assert_eq!(all.get(), Err(PromiseError::Panicked("input 0".into())));
+    // An abandoned input ahead of an error: the combined promise is abandoned.
+    let ([r0, r1, _r2], ps) = three();
+    let all = try_when_all(ps);
+    r1.resolve(Err("input 1"));
+    drop(r0);
+    assert_eq!(all.get(), Err(PromiseError::Abandoned));
+    // Behind an error, it does not count.
+    let ([r0, r1, r2], ps) = three();
+    let all = try_when_all(ps);
+    drop(r1);
+    r0.resolve(Err("input 0"));
+    assert_eq!(all.get(), Ok(Err("input 0")));
+    drop(r2);
+}
+
+#[test]
+fn try_when_all_fail_fast_takes_the_first_failure_in_time() {
+    let _w = Watchdog::new("try_when_all_fail_fast_first_in_time", 60);
+    let ([_r0, r1, r2], ps) = three();
+    let all = try_when_all_fail_fast(ps);
+    r2.resolve(Err("input 2"));
+    assert!(all.is_done(), "waited for the inputs before the failure");
+    r1.resolve(Err("input 1")); // later in time: dropped
+    assert_eq!(all.get(), Ok(Err("input 2")));
+    // A promise error first in time wins over a later `Err`.
+    let ([r0, r1, _r2], ps) = three();
+    let all = try_when_all_fail_fast(ps);
+    drop(r1);
+    r0.resolve(Err("input 0"));
+    assert_eq!(all.get(), Err(PromiseError::Abandoned));
+    let ([r0, r1, r2], ps) = three();
+    let all = try_when_all_fail_fast(ps);
+    r1.resolve(Ok(1));
+    r0.resolve(Ok(0));
+    r2.resolve(Ok(2));
+    assert_eq!(all.get(), Ok(Ok(vec![0, 1, 2])));
+}
+
+#[test]
+fn try_when_any_first_success_or_first_failure_in_argument_order() {
+    let _w = Watchdog::new("try_when_any_first_success", 60);
+    // The first `Ok` in time wins, past errors and a pending input.
+    let ([_r0, r1, r2], ps) = three();
+    let any = try_when_any(ps);
+    r1.resolve(Err("input 1"));
+    assert!(!any.is_done());
+    r2.resolve(Ok(2));
+    assert_eq!(any.get(), Ok(Ok((2, 2))));
+    // All fail: input 0's failure, once the last is in, whatever order they came in.
+    let ([r0, r1, r2], ps) = three();
+    let any = try_when_any(ps);
+    r2.resolve(Err("input 2"));
+    r0.resolve(Err("input 0"));
+    assert!(!any.is_done(), "input 1 may still succeed");
+    drop(r1);
+    assert_eq!(any.get(), Ok(Err("input 0")));
+    let ([r0, r1, r2], [p0, p1, p2]) = three();
+    let p0 = p0.then(|_| -> Result<u32, &str> { panic!("input 0") });
+    let any = try_when_any([p0, p1, p2]);
+    r1.resolve(Err("input 1"));
+    r2.resolve(Err("input 2"));
+    r0.resolve(Ok(0));
+    assert_eq!(any.get(), Err(PromiseError::Panicked("input 0".into())));
+    let none = try_when_any(Vec::<Promise<Result<u8, ()>>>::new());
+    assert_eq!(none.get(), Err(PromiseError::NoInputs));
+}
+
+/// A value that records its own drops, by id.
+#[derive(Debug)]
+struct Tracked {
+    id: usize,
+    drops: Arc<Vec<AtomicUsize>>,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.drops[self.id].fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Plan {
+    Succeed,
+    Fail,
+    Abandon,
+}
+
+/// 1,000 fallible combinations of 8 inputs each (the three forms in turn), their inputs
+/// resolved, failed or abandoned from four threads in a random order while two threads read
+/// the combined promises: each settles as its rule says, and every value and every error is
+/// dropped exactly once, whether it was read, lost to another input or came late.
+#[test]
+fn stress_fallible_combinators_across_threads() {
+    let _w = Watchdog::new("stress_fallible_combinators_across_threads", 120);
+    const COMBOS: usize = 1_000;
+    const WIDTH: usize = 8;
+    let drops: Arc<Vec<AtomicUsize>> =
+        Arc::new((0..COMBOS * WIDTH).map(|_| AtomicUsize::new(0)).collect());
+    let mut rng = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move |n: usize| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng % n as u64) as usize
+    };
+    type Job = Result<Tracked, Tracked>;
+    enum Combined {
+        All(Promise<Result<Vec<Tracked>, Tracked>>, bool),
+        Any(Promise<Result<(usize, Tracked), Tracked>>),
+    }
+    let mut plans = Vec::with_capacity(COMBOS);
+    let mut resolvers: Vec<(usize, Plan, Resolver<Job>)> = Vec::new();
+    let mut combined = Vec::with_capacity(COMBOS);
+    for k in 0..COMBOS {
+        // Up to two failing inputs; some `try_when_any` combinations fail throughout.
+        let mut plan = [Plan::Succeed; WIDTH];
+        let all_fail = k % 3 == 2 && next(4) == 0;
+        let failing = if all_fail { WIDTH } else { next(3) };
+        for p in &mut plan[..failing] {
+            *p = if next(2) == 0 {
+                Plan::Fail
+            } else {
+                Plan::Abandon
+            };
+        }
+        // Scatter the failures (they were put at the front).
+        for i in (1..WIDTH).rev() {
+            plan.swap(i, next(i + 1));
+        }
+        let mut inputs = Vec::with_capacity(WIDTH);
+        for (i, p) in plan.iter().enumerate() {
+            let (r, input) = Promise::pending();
+            resolvers.push((k * WIDTH + i, *p, r));
+            inputs.push(input);
+        }
+        combined.push(match k % 3 {
+            0 => Combined::All(try_when_all(inputs), false),
+            1 => Combined::All(try_when_all_fail_fast(inputs), true),
+            _ => Combined::Any(try_when_any(inputs)),
+        });
+        plans.push(plan);
+    }
+    for i in (1..resolvers.len()).rev() {
+        resolvers.swap(i, next(i + 1));
+    }
+    let made = resolvers
+        .iter()
+        .filter(|(_, p, _)| *p != Plan::Abandon)
+        .count();
+    let mut chunks: Vec<Vec<_>> = (0..4).map(|_| Vec::new()).collect();
+    for (n, job) in resolvers.into_iter().enumerate() {
+        chunks[n % 4].push(job);
+    }
+    let resolving: Vec<_> = chunks
+        .into_iter()
+        .map(|chunk| {
+            let drops = drops.clone();
+            thread::spawn(move || {
+                for (id, plan, r) in chunk {
+                    let value = || Tracked {
+                        id,
+                        drops: drops.clone(),
+                    };
+                    match plan {
+                        Plan::Succeed => r.resolve(Ok(value())),
+                        Plan::Fail => r.resolve(Err(value())),
+                        Plan::Abandon => drop(r),
+                    }
+                }
+            })
+        })
+        .collect();
+    let plans = Arc::new(plans);
+    let mut halves: Vec<Vec<_>> = vec![Vec::new(), Vec::new()];
+    for (k, c) in combined.into_iter().enumerate() {
+        halves[k % 2].push((k, c));
+    }
+    let readers: Vec<_> = halves
+        .into_iter()
+        .map(|half| {
+            let plans = plans.clone();
+            thread::spawn(move || {
+                // Settled with values and with a failure, by form: each case must occur.
+                let mut tally = [[0usize; 2]; 3];
+                for (k, c) in half {
+                    let plan = &plans[k];
+                    let first_bad = plan.iter().position(|p| *p != Plan::Succeed);
+                    // The failure of input `i`, as the combined promise reports it.
+                    let failure_of = |got: Result<Tracked, PromiseError>| match got {
+                        Ok(t) => (t.id - k * WIDTH, Plan::Fail),
+                        Err(PromiseError::Abandoned) => (usize::MAX, Plan::Abandon),
+                        Err(e) => panic!("combination {k}: {e}"),
+                    };
+                    match c {
+                        Combined::All(p, fail_fast) => match p.get() {
+                            Ok(Ok(values)) => {
+                                tally[k % 3][0] += 1;
+                                assert_eq!(first_bad, None, "combination {k} succeeded");
+                                let ids: Vec<_> = values.iter().map(|t| t.id).collect();
+                                let want: Vec<_> = (k * WIDTH..(k + 1) * WIDTH).collect();
+                                assert_eq!(ids, want, "combination {k}: values out of order");
+                            }
+                            got => {
+                                tally[k % 3][1] += 1;
+                                let got = got.map(|r| r.expect_err("checked above"));
+                                let (i, kind) = failure_of(got);
+                                let first = first_bad.expect("a failure needs a failing input");
+                                if fail_fast {
+                                    assert!(
+                                        i == usize::MAX || plan[i] == Plan::Fail,
+                                        "combination {k}: input {i} did not fail"
+                                    );
+                                    assert!(plan.contains(&kind), "combination {k}");
+                                } else {
+                                    assert_eq!(kind, plan[first], "combination {k}");
+                                    assert!(i == usize::MAX || i == first, "combination {k}");
+                                }
+                            }
+                        },
+                        Combined::Any(p) => match p.get() {
+                            Ok(Ok((i, t))) => {
+                                tally[2][0] += 1;
+                                assert_eq!(t.id, k * WIDTH + i, "combination {k}");
+                                assert_eq!(plan[i], Plan::Succeed, "combination {k}");
+                            }
+                            got => {
+                                tally[2][1] += 1;
+                                let got = got.map(|r| r.expect_err("checked above"));
+                                let (i, kind) = failure_of(got);
+                                assert!(!plan.contains(&Plan::Succeed), "combination {k}");
+                                assert_eq!(kind, plan[0], "combination {k}");
+                                assert!(i == usize::MAX || i == 0, "combination {k}");
+                            }
+                        },
+                    }
+                }
+                tally
+            })
+        })
+        .collect();
+    for h in resolving {
+        h.join().unwrap();
+    }
+    let mut tally = [[0usize; 2]; 3];
+    for h in readers {
+        for (sum, part) in tally.iter_mut().zip(h.join().unwrap()) {
+            sum[0] += part[0];
+            sum[1] += part[1];
+        }
+    }
+    eprintln!("settled (ok, failed) by form: {tally:?}");
+    assert!(
+        tally.iter().flatten().all(|n| *n > 0),
+        "a case never occurred: {tally:?}"
+    );
+    let mut dropped = 0;
+    for (id, d) in drops.iter().enumerate() {
+        let (k, i) = (id / WIDTH, id % WIDTH);
+        let want = usize::from(plans[k][i] != Plan::Abandon);
+        assert_eq!(d.load(Ordering::SeqCst), want, "value {id} dropped wrong");
+        dropped += want;
+    }
+    assert_eq!(dropped, made);
 }
 
 #[test]

@@ -13,7 +13,8 @@ pub enum PromiseError {
     /// The [`Resolver`](super::Resolver) was dropped without a value (or the job that held
     /// it was dropped unrun, as a pool that shuts down drops its queue).
     Abandoned,
-    /// [`when_any`](super::when_any) over no promises: no input can ever succeed.
+    /// [`when_any`](super::when_any) or [`try_when_any`](super::try_when_any) over no
+    /// promises: no input can ever succeed.
     NoInputs,
 }
 

@@ -14,11 +14,14 @@
 //!
 //! Composing: [`then`](Promise::then) maps a result, [`and_then`](Promise::and_then) chains a
 //! computation that returns another promise (the tutorial's `Chain`), [`when_all`],
-//! [`when_all_fail_fast`] and [`when_any`] combine many. Combinators are continuations: they
-//! run on the thread that completes their input (or at once, if it already has), and never
-//! block a thread waiting, so they cannot starve a small pool the way the tutorial's blocking
-//! `WhenAll` can. [`shared`](Promise::shared) turns a promise into a [`SharedPromise`] that
-//! many readers may wait on and clone the value from (the tutorial uses one future twice).
+//! [`when_all_fail_fast`] and [`when_any`] combine many. Over fallible computations (promises
+//! of `Result<T, E>`), [`try_when_all`], [`try_when_all_fail_fast`] and [`try_when_any`] treat
+//! an input's `Err(e)` as a failure too, as the tutorial's `WhenAll` returns the first error.
+//! Combinators are continuations: they run on the thread that completes their input (or at
+//! once, if it already has), and never block a thread waiting, so they cannot starve a small
+//! pool the way the tutorial's blocking `WhenAll` can. [`shared`](Promise::shared) turns a
+//! promise into a [`SharedPromise`] that many readers may wait on and clone the value from
+//! (the tutorial uses one future twice).
 //!
 //! The cell is one tagged word: the state, a Treiber stack of continuations (swapped for a
 //! sentinel by the resolver) and the async-reader flag; blocking readers wait on the crate's
@@ -43,6 +46,7 @@ pub(crate) mod arm;
 mod cell;
 mod combine;
 mod error;
+mod fallible;
 mod trampoline;
 
 use core::fmt;
@@ -60,6 +64,7 @@ use cell::{Cell, Outcome};
 
 pub use combine::{when_all, when_all_fail_fast, when_any};
 pub use error::{GetCtxError, GetTimeoutError, PromiseError};
+pub use fallible::{try_when_all, try_when_all_fail_fast, try_when_any};
 
 /// The reading end of a one-shot result. See the [module docs](self).
 #[must_use = "a promise does nothing unless its result is read"]
