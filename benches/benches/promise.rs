@@ -4,8 +4,8 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use lockgate_benches::handoff::{
-    local, pingpong, spawn_get, stream, CrossbeamOne, LockgatePromise, LockgateSpawn, OneshotCrate,
-    ThreadSpawn,
+    local, pingpong, spawn_get, stream, CrossbeamOne, LockgatePromise, LockgateSpawn,
+    LockgateSpawnNested, OneshotCrate, ThreadSpawn, ThreadSpawnNested,
 };
 
 fn bench(c: &mut Criterion) {
@@ -54,6 +54,16 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function(BenchmarkId::from_parameter("std::thread::spawn"), |b| {
         b.iter_custom(spawn_get::<ThreadSpawn>)
+    });
+    g.finish();
+    // A job that spawns a child and waits for it, against a thread that spawns and joins one.
+    let mut g = c.benchmark_group("promise/spawn_get_nested");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(BenchmarkId::from_parameter("lockgate::spawn"), |b| {
+        b.iter_custom(spawn_get::<LockgateSpawnNested>)
+    });
+    g.bench_function(BenchmarkId::from_parameter("std::thread::spawn"), |b| {
+        b.iter_custom(spawn_get::<ThreadSpawnNested>)
     });
     g.finish();
 }

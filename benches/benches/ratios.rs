@@ -16,8 +16,8 @@
 use lockgate_benches::broadcast::{bus_fanout, fanout_shapes, lockgate_fanout, tokio_fanout, Blob};
 use lockgate_benches::cancel::{tree_ops, Tree};
 use lockgate_benches::handoff::{
-    local, pingpong, spawn_get, stream, CrossbeamOne, LockgatePromise, LockgateSpawn, OneshotCrate,
-    ThreadSpawn,
+    local, pingpong, spawn_get, stream, CrossbeamOne, LockgatePromise, LockgateSpawn,
+    LockgateSpawnNested, OneshotCrate, ThreadSpawn, ThreadSpawnNested,
 };
 use lockgate_benches::jobs::{
     CrossbeamPipeline, Jobs, LockgatePipeline, LockgatePool, RayonSpawn, Stages, ThreadPoolCrate,
@@ -315,6 +315,19 @@ fn main() {
             ("std::thread::spawn", Box::new(spawn_get::<ThreadSpawn>)),
         ];
         compare("promise/spawn_get", impls, items / 1000, rounds);
+    }
+    if wanted("promise/spawn_get_nested") {
+        let impls: Vec<(&str, Op)> = vec![
+            (
+                "lockgate::spawn",
+                Box::new(spawn_get::<LockgateSpawnNested>),
+            ),
+            (
+                "std::thread::spawn",
+                Box::new(spawn_get::<ThreadSpawnNested>),
+            ),
+        ];
+        compare("promise/spawn_get_nested", impls, items / 2000, rounds);
     }
     let cores = lockgate_benches::cores().len().max(1);
     let mut ws = vec![1, 2, cores];

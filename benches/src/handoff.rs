@@ -154,6 +154,29 @@ impl Spawner for ThreadSpawn {
     }
 }
 
+/// `lockgate::spawn` of a job that spawns a child and waits for it (a nested wait inside the
+/// pool: the child is claimed and run by the waiting worker, or by another worker).
+pub struct LockgateSpawnNested;
+
+impl Spawner for LockgateSpawnNested {
+    fn run(v: u64) -> u64 {
+        lockgate::spawn(move || lockgate::spawn(move || v + 1).get().unwrap() + 1)
+            .get()
+            .unwrap()
+    }
+}
+
+/// The same shape with a thread per call: a thread that spawns and joins another.
+pub struct ThreadSpawnNested;
+
+impl Spawner for ThreadSpawnNested {
+    fn run(v: u64) -> u64 {
+        std::thread::spawn(move || std::thread::spawn(move || v + 1).join().unwrap() + 1)
+            .join()
+            .unwrap()
+    }
+}
+
 /// `n` sequential round trips: run a tiny closure elsewhere and wait for it.
 pub fn spawn_get<S: Spawner>(n: u64) -> Duration {
     let start = Instant::now();
