@@ -6,10 +6,11 @@
 //! and sports topics, an unsubscribe, close); Barrier (on a latch) and Cyclic barrier (with its
 //! trigger); Future/Promise (a timeout, then WhenAll, Chain, and WhenAll over jobs that can
 //! fail); Context (cancel, timeout with the deadline report, values); Object pool (buffers) and
-//! Object pool with cleanup (connections reset on return). Where the tutorial writes `select`,
-//! the tour writes `select!` (the cancellable pipeline, the future's timeout, the context
-//! workers). Sleeps are shortened from the tutorial's seconds to milliseconds; each section
-//! prints its time.
+//! Object pool with cleanup (connections reset on return); and, beside the worker pools, Go's
+//! errgroup (five fetches that fail together). Where the tutorial writes `select`, the tour
+//! writes `select!` (the cancellable pipeline, the future's timeout, the context workers).
+//! Sleeps are shortened from the tutorial's seconds to milliseconds; each section prints its
+//! time.
 //!
 //! Run with `cargo run --release --example tour`; `cargo run --release --example tour --
 //! <section>` runs one (an unknown name lists them).
@@ -22,7 +23,7 @@ use lockgate::pipeline::Pipeline;
 use lockgate::pool::ObjectPool;
 use lockgate::pubsub::PubSub;
 use lockgate::semaphore::Semaphore;
-use lockgate::workers::WorkerPool;
+use lockgate::workers::{Group, WorkerPool};
 use lockgate::{select, time};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -566,6 +567,64 @@ fn dynamic_worker_pool() {
     );
 }
 
+/// Go's errgroup beside the tutorial's pools: five "fetches" in parallel as one group. One
+/// fails; the others, which watch the group's context, stop at once instead of finishing
+/// their 200 ms, and `wait` reports the failure that came first, not the stops it caused.
+/// Then the same fetches with at most two in flight, all succeeding, values in spawn order.
+fn errgroup() {
+    let pool = WorkerPool::builder().workers(5).name("fetch").build();
+    let urls = [
+        "a.example",
+        "b.example",
+        "broken.example",
+        "d.example",
+        "e.example",
+    ];
+    let started = std::time::Instant::now();
+    let mut g = Group::new();
+    for url in urls {
+        let ctx = g.context().clone();
+        g.spawn_on(&pool, move || {
+            if url.starts_with("broken") {
+                thread::sleep(Duration::from_millis(20));
+                println!("fetch {url}: connection refused");
+                return Err(format!("fetch {url}: connection refused"));
+            }
+            // 200 ms of download, unless the group gives up first.
+            match ctx.done_timeout(Duration::from_millis(200)) {
+                Some(e) => {
+                    println!("fetch {url}: stopped ({e})");
+                    Err(format!("fetch {url}: {e}"))
+                }
+                None => Ok(url.len()),
+            }
+        });
+    }
+    match g.wait() {
+        Ok(sizes) => println!("All fetched: {sizes:?}"),
+        Err(e) => println!("Group failed after {:.0?}: {e}", started.elapsed()),
+    }
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let mut g = Group::<usize, String>::new().with_limit(2);
+    for url in urls.into_iter().filter(|u| !u.starts_with("broken")) {
+        let (in_flight, most) = (in_flight.clone(), most.clone());
+        g.spawn_on(&pool, move || {
+            let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            thread::sleep(Duration::from_millis(10));
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            Ok(url.len())
+        });
+    }
+    let sizes = g.wait().expect("no fetch fails");
+    println!(
+        "Limit 2: fetched sizes {sizes:?}, at most {} in flight",
+        most.load(Ordering::SeqCst)
+    );
+    pool.shutdown();
+}
+
 /// The tour's sections, in the tutorial's order: (name for `-- <section>`, title, body).
 const SECTIONS: &[(&str, &str, fn())] = &[
     (
@@ -595,6 +654,7 @@ const SECTIONS: &[(&str, &str, fn())] = &[
         "Dynamic worker pool",
         dynamic_worker_pool,
     ),
+    ("errgroup", "errgroup: jobs that fail together", errgroup),
     ("pub-sub", "Pub/Sub", pub_sub),
     ("barrier", "Barrier", barrier),
     ("cyclic-barrier", "Cyclic barrier", cyclic_barrier),

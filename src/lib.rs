@@ -15,7 +15,7 @@
 //! | [`pool`] | [`ObjectPool`](pool::ObjectPool): a private slot per thread over a shared lock-free ring | Object pool, Object pool with cleanup |
 //! | [`pubsub`] | [`PubSub`](pubsub::PubSub): topics, a ring per subscriber, overflow policies, epoch-reclaimed topic map | Pub/Sub |
 //! | [`context`] | [`Context`](context::Context): cancellation tree, deadlines, typed values; `*_ctx` on every blocking call | Context (cancellation, timeout, values) |
-//! | [`workers`] | [`WorkerPool`](workers::WorkerPool): fixed or elastic pools, `submit` → `Promise`, back-pressure, caller-runs inside jobs, shutdown/abort | Worker pool, Dynamic worker pool |
+//! | [`workers`] | [`WorkerPool`](workers::WorkerPool): fixed or elastic pools, `submit` → `Promise`, back-pressure, caller-runs inside jobs, nested waits that never deadlock, shutdown/abort; [`Group`](workers::Group): jobs that fail together, first error cancels a context, optional limit | Worker pool, Dynamic worker pool; Go's `errgroup` |
 //! | [`future`] | [`Promise`](future::Promise), [`spawn`]: one-shot results, continuations, `when_all`/`when_any` (and `try_` forms over `Result`), `.await` | Future/Promise; Futures: WhenAll, Chain |
 //! | [`pipeline`] | [`Pipeline`](pipeline::Pipeline): generator, stages, fan-out, ordered parallel map, cancellation | Pipeline, Pipeline with cancellation, Fan-out/fan-in |
 //! | [`select`](mod@select) | [`select!`], [`select_async!`]: wait on channel sends and receives, contexts, promises and timers at once | Go's `select` |

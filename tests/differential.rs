@@ -187,6 +187,20 @@ fn workers_generated() {
 }
 
 #[test]
+fn group_seed_corpus() {
+    for input in seeds("workers") {
+        checkers::check_group(&input);
+    }
+}
+
+#[test]
+fn group_generated() {
+    for input in inputs(0x3C6E_F372_FE94_F82B, 300, 60) {
+        checkers::check_group(&input);
+    }
+}
+
+#[test]
 fn pipeline_seed_corpus() {
     for input in seeds("pipeline") {
         checkers::check_pipeline(&input);

@@ -6,6 +6,14 @@
 //! rejected with the job back) and abort (everything queued is dropped, its promises
 //! abandoned), checking counters and every promise's outcome.
 //!
+//! `check_group` drives a `Group` (Go's errgroup) on a one-worker pool held by the same gate,
+//! so its jobs run one at a time in spawn order when the gate opens: completion order is
+//! spawn order, and the model (a list of queued jobs, the group's context as a flag, the
+//! first failure) predicts every result, including which failure is first, what `try_spawn`
+//! hands back at the limit, a spawn at the limit given up on a cancelled context, jobs an
+//! abort drops and spawns onto a shut pool (`Abandoned`). Jobs never panic here: libFuzzer's
+//! panic hook aborts even on a caught panic (tests/group.rs covers panics).
+//!
 //! `check_pipeline` builds a pipeline of random stages over a random input and compares its
 //! output with the same computation done sequentially (as a multiset once a stage may
 //! reorder).
@@ -14,9 +22,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use lockgate::barrier::Latch;
+use lockgate::context::{Context, ContextError};
 use lockgate::future::{Promise, PromiseError};
 use lockgate::pipeline::{Pipeline, PipelineError};
-use lockgate::workers::{Rejected, WorkerPool};
+use lockgate::workers::{Group, GroupError, Rejected, WorkerPool};
 
 struct Gate {
     latch: Arc<Latch>,
@@ -169,6 +178,209 @@ pub fn check_workers(data: &[u8]) {
         }
     }
     assert_eq!(ran.load(Ordering::SeqCst), expect_ran, "execute jobs run");
+}
+
+/// Why a group job failed: its own error, or the group's context seen ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JobErr {
+    Own(u8),
+    Stopped,
+}
+
+/// What a group job does when it runs.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Ok(u8),
+    Err(u8),
+    /// `Err(Stopped)` if the group's context has ended, else `Ok`.
+    Check(u8),
+}
+
+/// The group model: jobs queued behind the gate, the group's context, the first failure.
+struct GroupModel {
+    /// Queued group jobs, in spawn order: (index, kind). Each holds a slot of the limit.
+    queued: Vec<(usize, Kind)>,
+    /// The value of every job, by index, once it succeeded.
+    values: Vec<Option<u8>>,
+    ctx_done: bool,
+    first: Option<GroupError<JobErr>>,
+}
+
+impl GroupModel {
+    fn fail(&mut self, e: GroupError<JobErr>) {
+        if self.first.is_none() {
+            self.first = Some(e);
+        }
+        self.ctx_done = true;
+    }
+
+    /// The queued jobs run, one at a time, in spawn order.
+    fn run_queued(&mut self) {
+        for (i, kind) in std::mem::take(&mut self.queued) {
+            match kind {
+                Kind::Ok(v) => self.values[i] = Some(v),
+                Kind::Check(v) if !self.ctx_done => self.values[i] = Some(v),
+                Kind::Check(_) => self.fail(GroupError::Failed(JobErr::Stopped)),
+                Kind::Err(v) => self.fail(GroupError::Failed(JobErr::Own(v))),
+            }
+        }
+    }
+}
+
+fn group_job(kind: Kind, ctx: Context) -> impl FnOnce() -> Result<u8, JobErr> + Send + 'static {
+    move || match kind {
+        Kind::Ok(v) => Ok(v),
+        Kind::Err(v) => Err(JobErr::Own(v)),
+        Kind::Check(_) if ctx.is_done() => Err(JobErr::Stopped),
+        Kind::Check(v) => Ok(v),
+    }
+}
+
+/// Jobs queued behind the gate at most: the pool's queue never fills, so no submit waits.
+const GROUP_QUEUE: usize = 48;
+
+/// Runs the byte-driven group sequence and compares every observation with the model.
+pub fn check_group(data: &[u8]) {
+    let Some((&conf, ops)) = data.split_first() else {
+        return;
+    };
+    // Limit: none, or 1 to 3 jobs in flight; the group under a cancellable parent or not.
+    let limit = usize::from(conf % 4);
+    let (parent, cancel) = Context::background().with_cancel();
+    let pool = WorkerPool::builder()
+        .workers(1)
+        .queue_capacity(GROUP_QUEUE + 2)
+        .build();
+    let mut g = Group::<u8, JobErr>::with_context(&parent);
+    if limit > 0 {
+        g = g.with_limit(limit);
+    }
+    let mut gate = Some(close_gate(&pool));
+    let mut m = GroupModel {
+        queued: Vec::new(),
+        values: Vec::new(),
+        ctx_done: false,
+        first: None,
+    };
+    let mut shut = false;
+    let mut parent_cancelled = false;
+    for pair in ops.chunks(2) {
+        let (op, arg) = (pair[0], pair.get(1).copied().unwrap_or(0));
+        let at_limit = limit > 0 && m.queued.len() == limit;
+        // One job in eight fails on its own, one in eight checks the context.
+        let kind = match arg % 8 {
+            0 => Kind::Err(arg),
+            1 => Kind::Check(arg),
+            _ => Kind::Ok(arg),
+        };
+        // Ending ops are rare (they need a high `arg`), so sequences run long before them.
+        match op % 16 {
+            // A spawn; at the limit only once the context has ended (it gives up at once),
+            // never one that would wait for a slot the closed gate keeps.
+            0..=5 if m.queued.len() < GROUP_QUEUE && (!at_limit || m.ctx_done) => {
+                let index = g.len();
+                g.spawn_on(&pool, group_job(kind, g.context().clone()));
+                m.values.push(None);
+                if at_limit {
+                    m.fail(GroupError::Cancelled(ContextError::Canceled));
+                } else if shut {
+                    m.fail(GroupError::Abandoned);
+                } else {
+                    m.queued.push((index, kind));
+                }
+            }
+            6 | 7 if m.queued.len() < GROUP_QUEUE => {
+                let index = g.len();
+                match g.try_spawn_on(&pool, group_job(kind, g.context().clone())) {
+                    Ok(()) => {
+                        assert!(!at_limit, "try_spawn spawned at the limit");
+                        m.values.push(None);
+                        if shut {
+                            m.fail(GroupError::Abandoned);
+                        } else {
+                            m.queued.push((index, kind));
+                        }
+                    }
+                    Err(f) => {
+                        assert!(at_limit, "try_spawn handed back below the limit");
+                        let want = match kind {
+                            Kind::Ok(v) => Ok(v),
+                            Kind::Err(v) => Err(JobErr::Own(v)),
+                            Kind::Check(_) if m.ctx_done => Err(JobErr::Stopped),
+                            Kind::Check(v) => Ok(v),
+                        };
+                        assert_eq!(f(), want, "the job came back whole");
+                    }
+                }
+            }
+            // Open the gate: the queued jobs run in order; a job submitted behind them
+            // completes after them (one worker), which orders what they did before our reads.
+            8..=10 if !shut => {
+                let g8 = gate.take().expect("the gate is closed while the pool runs");
+                g8.latch.count_down();
+                g8.blocker.get().expect("blocker");
+                pool.submit(|| ()).expect("open").get().expect("marker");
+                m.run_queued();
+                gate = Some(close_gate(&pool));
+            }
+            11 if arg >= 128 => {
+                cancel.cancel();
+                parent_cancelled = true;
+                m.ctx_done = true;
+            }
+            // Abort while the worker is held: the queued group jobs are dropped unrun.
+            12 if arg >= 192 && !shut => {
+                let g8 = gate.take().expect("the gate is closed while the pool runs");
+                let latch = g8.latch.clone();
+                std::thread::scope(|s| {
+                    s.spawn(|| {
+                        while !(pool.is_shutdown() && pool.queued() == 0) {
+                            std::thread::yield_now();
+                        }
+                        latch.count_down();
+                    });
+                    pool.abort();
+                });
+                g8.blocker.get().expect("blocker");
+                shut = true;
+                if !m.queued.is_empty() {
+                    m.queued.clear();
+                    m.fail(GroupError::Abandoned);
+                }
+            }
+            // Shut down: the queue drains (the queued jobs run), later spawns are refused.
+            13 if arg >= 192 && !shut => {
+                let g8 = gate.take().expect("the gate is closed while the pool runs");
+                g8.latch.count_down();
+                pool.shutdown();
+                g8.blocker.get().expect("blocker");
+                shut = true;
+                m.run_queued();
+            }
+            _ => {}
+        }
+        assert_eq!(g.context().is_done(), m.ctx_done, "the group's context");
+        assert_eq!(g.len(), m.values.len(), "jobs spawned");
+    }
+    if let Some(g8) = gate.take() {
+        g8.latch.count_down();
+        g8.blocker.get().expect("blocker");
+        pool.shutdown();
+        m.run_queued();
+    }
+    let got = g.wait();
+    match m.first {
+        Some(e) => assert_eq!(got, Err(e)),
+        None => {
+            let want: Vec<u8> = m.values.iter().map(|v| v.expect("every job ran")).collect();
+            assert_eq!(got, Ok(want));
+        }
+    }
+    assert_eq!(
+        parent.is_done(),
+        parent_cancelled,
+        "the group never cancels its parent"
+    );
 }
 
 #[derive(Debug)]

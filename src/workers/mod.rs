@@ -1,6 +1,7 @@
 //! Worker pools: fixed or elastic sets of threads running submitted jobs (the "Worker pool"
-//! and "Dynamic worker pool" sections of the Go concurrency patterns tutorial), and the
-//! default pool behind [`crate::spawn`].
+//! and "Dynamic worker pool" sections of the Go concurrency patterns tutorial), the
+//! default pool behind [`crate::spawn`], and [`Group`], jobs that fail together (Go's
+//! `errgroup`).
 //!
 //! A job goes through one bounded lockgate channel, so a full queue pushes back on
 //! submitters and idle workers park (no CPU when idle). `submit` returns a
@@ -33,6 +34,7 @@
 #[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 mod default;
 mod error;
+mod group;
 mod inner;
 mod job;
 mod stand_in;
@@ -53,6 +55,7 @@ pub use stand_in::{COMPENSATION_DELAY, DEFAULT_INLINE_DEPTH, DEFAULT_MAX_STAND_I
 #[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 pub use default::spawn;
 pub use error::{Rejected, SubmitCtxError};
+pub use group::{Group, GroupError};
 pub use inner::MAX_WORKERS;
 
 /// A pool of worker threads. See the [module docs](self).
