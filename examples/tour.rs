@@ -7,7 +7,8 @@
 //! trigger); Future/Promise (a timeout, then WhenAll, Chain, and WhenAll over jobs that can
 //! fail); Context (cancel, timeout with the deadline report, values); Object pool (buffers) and
 //! Object pool with cleanup (connections reset on return); and, beside the worker pools, Go's
-//! errgroup (five fetches that fail together). Where the tutorial writes `select`, the tour
+//! errgroup (five fetches that fail together) and jobs that wait for jobs (a fork-join
+//! Fibonacci, a one-worker pool whose first job waits for its second). Where the tutorial writes `select`, the tour
 //! writes `select!` (the cancellable pipeline, the future's timeout, the context workers).
 //! Sleeps are shortened from the tutorial's seconds to milliseconds; each section prints its
 //! time.
@@ -567,6 +568,37 @@ fn dynamic_worker_pool() {
     );
 }
 
+/// Goroutines that wait for goroutines, on a pool: a recursive fork-join (Fibonacci by
+/// spawn and get) on the default pool, and a one-worker pool whose first job waits for a
+/// value that only its second job sends. The first waits run the queued child on the waiting
+/// worker; the second gets a stand-in worker while it is blocked.
+fn nested_waits() {
+    fn fib(n: u64) -> u64 {
+        if n < 2 {
+            return n;
+        }
+        let a = lockgate::spawn(move || fib(n - 1));
+        let b = lockgate::spawn(move || fib(n - 2));
+        a.get().unwrap() + b.get().unwrap()
+    }
+    println!(
+        "fib(20) by spawn and get: {}",
+        lockgate::spawn(|| fib(20)).get().unwrap()
+    );
+    let pool = WorkerPool::builder().workers(1).name("nested").build();
+    let (tx, rx) = bounded::<&str>(0);
+    let waiter = pool.submit(move || rx.recv().unwrap()).unwrap();
+    pool.submit(move || tx.send("sent by the second job").unwrap())
+        .unwrap();
+    println!("The first job got: {}", waiter.get().unwrap());
+    pool.shutdown();
+    println!(
+        "One worker, {} jobs completed, {} stand-ins left",
+        pool.completed(),
+        pool.stand_ins()
+    );
+}
+
 /// Go's errgroup beside the tutorial's pools: five "fetches" in parallel as one group. One
 /// fails; the others, which watch the group's context, stop at once instead of finishing
 /// their 200 ms, and `wait` reports the failure that came first, not the stops it caused.
@@ -655,6 +687,11 @@ const SECTIONS: &[(&str, &str, fn())] = &[
         dynamic_worker_pool,
     ),
     ("errgroup", "errgroup: jobs that fail together", errgroup),
+    (
+        "nested-waits",
+        "Nested waits: jobs that wait for jobs",
+        nested_waits,
+    ),
     ("pub-sub", "Pub/Sub", pub_sub),
     ("barrier", "Barrier", barrier),
     ("cyclic-barrier", "Cyclic barrier", cyclic_barrier),

@@ -18,9 +18,27 @@ global!(default_pool: WorkerPool = {
 /// [`PromiseError::Panicked`](crate::future::PromiseError::Panicked); the worker lives on.
 /// When the pool's queue is full, `f` runs on the calling thread before `spawn` returns
 /// (Java's `CallerRunsPolicy`): back-pressure that never blocks, even when called from a
-/// pool job. A pool job that blocks on a promise of this pool occupies a worker while it
-/// waits; if every worker does, the pool stalls: inside jobs, compose with
-/// [`Promise::then`] and [`Promise::and_then`] instead of `get`.
+/// pool job.
+///
+/// A job may wait for another spawned job, as a goroutine waits for another: `get` on a
+/// promise of a job that has not started runs it on the waiting worker (up to
+/// [`DEFAULT_INLINE_DEPTH`](crate::workers::DEFAULT_INLINE_DEPTH) levels deep), and a worker
+/// blocked longer than [`COMPENSATION_DELAY`](crate::workers::COMPENSATION_DELAY) in any
+/// lockgate wait gets a stand-in worker (up to
+/// [`DEFAULT_MAX_STAND_INS`](crate::workers::DEFAULT_MAX_STAND_INS) at once), so recursive
+/// fork-join and jobs waiting on later jobs finish. Blocking outside lockgate (a std lock,
+/// I/O, `thread::sleep`) is not seen and holds its worker.
+///
+/// ```
+/// fn fib(n: u64) -> u64 {
+///     if n < 2 {
+///         return n;
+///     }
+///     let (a, b) = (lockgate::spawn(move || fib(n - 1)), lockgate::spawn(move || fib(n - 2)));
+///     a.get().unwrap() + b.get().unwrap()
+/// }
+/// assert_eq!(lockgate::spawn(|| fib(12)).get(), Ok(144));
+/// ```
 ///
 /// ```
 /// let p = lockgate::spawn(|| 6 * 7);

@@ -12,6 +12,15 @@
 //! thread polls. The intake gate (a shutdown flag and the submits in flight) is one atomic
 //! word; growth and retirement act on another (the live and idle counts and a submit tick).
 //!
+//! Jobs may wait for jobs of their own pool (a promise, a channel a later job fills, a
+//! latch): a `get` on a job that has not started runs it on the waiting worker (claim-inline,
+//! up to [`DEFAULT_INLINE_DEPTH`] levels), and a worker blocked in any lockgate wait for
+//! longer than [`COMPENSATION_DELAY`] gets a stand-in worker (up to
+//! [`DEFAULT_MAX_STAND_INS`] alive at once), which retires when the wait ends. Stand-ins are
+//! extra threads: [`workers`](WorkerPool::workers), `min` and `max` count only the pool's own
+//! workers, [`stand_ins`](WorkerPool::stand_ins) counts them, they are never pinned, and
+//! shutdown joins them like the rest.
+//!
 //! Unlike the tutorial's dynamic pool, shutdown never closes a channel that a submit may still be
 //! sending on (the intake gate waits for submits in flight first), and nothing keeps running
 //! after it.
