@@ -27,7 +27,7 @@ fn threads_named(prefix: &str) -> usize {
 
 /// Waits (bounded) until the pool's stand-ins have all retired.
 fn stand_ins_retire(pool: &WorkerPool) {
-    let until = Instant::now() + Duration::from_secs(20);
+    let until = Instant::now() + Duration::from_secs(10);
     while pool.stand_ins() > 0 {
         assert!(
             Instant::now() < until,
@@ -247,4 +247,27 @@ fn many_blocked_jobs_stay_within_the_stand_in_cap() {
     assert!(pool.stand_ins() <= 8);
     stand_ins_retire(&pool);
     shut(pool, "nest-cap");
+}
+
+#[test]
+fn idle_stand_ins_retire_after_every_wait_ends() {
+    let _w = Watchdog::new("idle_stand_ins_retire_after_every_wait_ends", 120);
+    // Two jobs block on two channels (two stand-ins); releasing them one after the other wakes
+    // the idle stand-ins twice: the one that does not retire the first time must still hear
+    // the second.
+    for _ in 0..10 {
+        let pool = WorkerPool::builder().workers(2).name("nest-idle").build();
+        let (tx1, rx1) = bounded::<()>(1);
+        let (tx2, rx2) = bounded::<()>(1);
+        let p1 = pool.submit(move || rx1.recv().unwrap()).unwrap();
+        let p2 = pool.submit(move || rx2.recv().unwrap()).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        tx1.send(()).unwrap();
+        p1.get().unwrap();
+        std::thread::sleep(Duration::from_millis(10));
+        tx2.send(()).unwrap();
+        p2.get().unwrap();
+        stand_ins_retire(&pool);
+        shut(pool, "nest-idle");
+    }
 }

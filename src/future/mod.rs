@@ -161,7 +161,8 @@ impl<T> Promise<T> {
     /// [`crate::spawn`]'s pool) on a promise of a job of the same pool that has not started
     /// yet, it runs that job on this thread instead of waiting for a worker (up to a nesting
     /// depth; see the pool's docs). The timed and context forms never do: they give up on
-    /// time.
+    /// time. A job run that way runs with this thread's thread-locals (a `RefCell` the
+    /// caller holds borrowed is borrowed for it too), as a job run by caller-runs does.
     pub fn get(self) -> Result<T, PromiseError> {
         if let Some(job) = &self.job {
             if !self.cell.is_done() {

@@ -39,7 +39,13 @@ pub(crate) fn park_node<P>(node: &Waiter<P>, until: Until<'_>) -> usize {
     let _unlink = Unlink(list, &watch);
     // `register` ends with the fence that orders this re-check after our link (the source's
     // side is a SeqCst RMW followed by `notify_all`): a firing we miss here will unpark us.
-    park_plain(node, until.deadline, || source.is_interrupted())
+    // A notified `watch` also ends the park: it is off the source's list now, so a source
+    // that fired and stopped again (the pool's retirement signal may) could not wake us a
+    // second time; the caller's timeout path runs and it may wait again, linked anew. For a
+    // context, which stays fired, this changes nothing.
+    park_plain(node, until.deadline, || {
+        source.is_interrupted() || watch.state() != WAITING
+    })
 }
 
 fn park_plain<P>(node: &Waiter<P>, deadline: Option<Instant>, stop: impl Fn() -> bool) -> usize {

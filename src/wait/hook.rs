@@ -87,8 +87,9 @@ pub(crate) fn with_hook<R>(hook: &dyn Hook, f: impl FnOnce() -> R) -> R {
 /// The hook of this thread, for the length of the caller's frame.
 fn current() -> Option<&'static dyn Hook> {
     let ptr = HOOK.try_with(Cell::get).ok().flatten()?;
-    // SAFETY: the invariant on `HOOK`: the hook outlives every frame inside `with_hook`, and
-    // callers use the reference only within their own frame (never store it past the wait).
+    // SAFETY: the invariant on `HOOK`: the hook outlives every frame inside `with_hook`. The
+    // callers (`help`, and `Watch`, which keeps it for one wait) use the reference only
+    // within the frame that read it: a `Watch` lives on the stack of one wait, never longer.
     Some(unsafe { &*ptr })
 }
 
@@ -102,7 +103,8 @@ pub(crate) fn help(job: &dyn Claim) -> bool {
 }
 
 /// The hook's view of one wait: parks through [`Watch::park_until`] and, dropped, reports the
-/// end of a compensated wait.
+/// end of a compensated wait. Invariant: a local of the wait that made it, never kept beyond
+/// it (its hook reference is valid only that long; it is `!Send`, as `dyn Hook` is not `Sync`).
 pub(crate) struct Watch {
     hook: Option<&'static dyn Hook>,
     phase: Phase,

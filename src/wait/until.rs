@@ -15,10 +15,12 @@ use super::WaitList;
 
 /// A source of cancellation that blocking waits honour (implemented by contexts).
 ///
-/// Contract: once `is_interrupted` has returned true it always does; the source sets its
+/// Contract: the source sets its
 /// condition with a SeqCst read-modify-write and then wakes every waiter of `waiters()` with
 /// `notify_all`, and `is_interrupted` reads it with a SeqCst load (the event-count pairing of
-/// `WaitList`).
+/// `WaitList`). A source may stop firing again (the worker pool's retirement signal does): a
+/// wait it woke then gives up as on a timeout, and its caller decides whether to wait again.
+/// Contexts, once fired, always are.
 pub(crate) trait Interrupt: Sync {
     /// True once the source has fired.
     fn is_interrupted(&self) -> bool;

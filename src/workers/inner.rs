@@ -276,18 +276,24 @@ impl Inner {
     /// Runs a job here (caller-runs, or a worker), keeping the counters; a job its
     /// promise's reader took meanwhile is skipped (not counted).
     pub(super) fn run(&self, job: Job, slot: usize) {
-        self.count(slot, || job.run());
+        self.count(slot, true, || job.run());
     }
 
-    /// Runs `run` (a job) counted in `slot`'s statistics: `None` from it means the job was
-    /// taken elsewhere and counts nothing.
-    pub(super) fn count(&self, slot: usize, run: impl FnOnce() -> Option<bool>) -> bool {
+    /// Runs `run` (a job) counted in `slot`'s statistics (as an active worker meanwhile if
+    /// `active`): `None` from it means the job was taken elsewhere and counts nothing.
+    pub(super) fn count(
+        &self,
+        slot: usize,
+        active: bool,
+        run: impl FnOnce() -> Option<bool>,
+    ) -> bool {
         let st = &self.stats[slot.min(self.max)];
-        st.active.fetch_add(1, Ordering::Relaxed);
+        let active = usize::from(active);
+        st.active.fetch_add(active, Ordering::Relaxed);
         // The user's closure runs under `catch` inside the job; this also contains what can
         // unwind around it (a panicking `Drop` of a result or of a continuation).
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or(Some(true));
-        st.active.fetch_sub(1, Ordering::Relaxed);
+        st.active.fetch_sub(active, Ordering::Relaxed);
         let Some(panicked) = ran else {
             return false;
         };
@@ -487,9 +493,17 @@ impl Inner {
             this.joining_workers.fetch_sub(1, Ordering::SeqCst);
         }
         if all && !own {
-            let hs = core::mem::take(&mut *this.handles.lock().unwrap_or_else(|e| e.into_inner()));
-            for h in hs {
-                let _ = h.join();
+            // Until none is left: a thread still running when we looked may start another
+            // (a worker blocked in its last job starts a stand-in) before it exits.
+            loop {
+                let hs =
+                    core::mem::take(&mut *this.handles.lock().unwrap_or_else(|e| e.into_inner()));
+                if hs.is_empty() {
+                    break;
+                }
+                for h in hs {
+                    let _ = h.join();
+                }
             }
         }
         all
@@ -520,6 +534,11 @@ impl Inner {
             .iter()
             .map(|s| s.panicked.load(Ordering::Relaxed))
             .sum()
+    }
+
+    /// True once the queue is closed and empty: no job is left for a new thread to run.
+    pub(super) fn is_drained(&self) -> bool {
+        self.closed.load(Ordering::SeqCst) && self.rx.is_empty()
     }
 
     pub(super) fn is_shutdown(&self) -> bool {

@@ -395,7 +395,8 @@ impl WorkerPool {
         self.inner.active()
     }
 
-    /// Jobs waiting in the queue now.
+    /// Jobs waiting in the queue now. A job claimed by a waiting job (see the module docs)
+    /// keeps its place, and counts here, until a worker dequeues and skips it.
     pub fn queued(&self) -> usize {
         self.inner.tx.len()
     }

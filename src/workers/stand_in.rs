@@ -47,6 +47,11 @@ pub const DEFAULT_INLINE_DEPTH: usize = 64;
 /// Default cap on stand-ins alive at once, per pool.
 pub const DEFAULT_MAX_STAND_INS: usize = 256;
 
+/// How long an idle stand-in that owes its retirement lingers first, so that a worker that
+/// blocks again soon keeps it instead of starting a new thread (a job looping over short
+/// blocking waits would otherwise start and end a thread per wait).
+const LINGER: Duration = Duration::from_millis(5);
+
 /// `stand_ins`: live stand-ins (bits 0-31) and retirements owed (bits 32-63).
 const LIVE_ONE: u64 = 1;
 const OWED_ONE: u64 = 1 << 32;
@@ -86,9 +91,14 @@ impl StandIns {
         StandIns {
             state: AtomicU64::new(0),
             retire: WaitList::new(),
-            max,
+            max: max.min(HALF as usize), // the width of the live count
             depth,
         }
+    }
+
+    /// True while a retirement is owed.
+    fn owing(&self) -> bool {
+        owed(self.state.load(Ordering::SeqCst)) > 0
     }
 
     /// Stand-ins alive now.
@@ -139,7 +149,7 @@ struct Retire<'a>(&'a StandIns);
 
 impl Interrupt for Retire<'_> {
     fn is_interrupted(&self) -> bool {
-        owed(self.0.state.load(Ordering::SeqCst)) > 0
+        self.0.owing()
     }
 
     fn waiters(&self) -> &WaitList<()> {
@@ -156,23 +166,40 @@ impl Inner {
         hook::with_hook(this, || this.run(job, slot));
     }
 
-    /// A stand-in's life: runs jobs until a retirement is owed or the queue ends.
+    /// A stand-in's life: runs jobs until a retirement is owed (taken at once after a job;
+    /// after `LINGER` when idle) or the queue ends.
     fn work_stand_in(this: Arc<Inner>) {
         Inner::enter_thread(&this);
-        let signal = Retire(&this.stand_ins);
+        let st = &this.stand_ins;
+        let signal = Retire(st);
+        let mut after_job = false;
         loop {
-            if this.stand_ins.retire() {
-                break;
-            }
-            let until = Until {
-                deadline: None,
-                cancel: Some(&signal),
+            let got = if st.owing() && !after_job {
+                // Idle with a retirement owed: linger, so a worker that blocks again soon
+                // keeps this thread (`blocked` takes the owed retirement back).
+                match this.rx.recv_timeout(LINGER) {
+                    Err(RecvTimeoutError::Timeout) if st.retire() => break,
+                    got => got,
+                }
+            } else {
+                if st.retire() {
+                    break;
+                }
+                let until = Until {
+                    deadline: None,
+                    cancel: Some(&signal),
+                };
+                this.rx.recv_until(until)
             };
-            match this.rx.recv_until(until) {
-                Ok(job) => Inner::run_hooked(&this, job, this.max),
-                Err(RecvTimeoutError::Timeout) => {} // a retirement is owed: look again
+            after_job = false;
+            match got {
+                Ok(job) => {
+                    Inner::run_hooked(&this, job, this.max);
+                    after_job = true;
+                }
+                Err(RecvTimeoutError::Timeout) => {} // a retirement is (or was) owed: look again
                 Err(RecvTimeoutError::Disconnected) => {
-                    this.stand_ins.leave();
+                    st.leave();
                     break;
                 }
             }
@@ -199,7 +226,8 @@ impl Hook for Arc<Inner> {
             }
         }
         let _restore = Restore(depth);
-        self.count(self.max, || job.run_claimed())
+        // Counted as completed, not as one more active worker: this thread already is one.
+        self.count(self.max, false, || job.run_claimed())
     }
 
     fn delay(&self) -> Duration {
@@ -207,6 +235,9 @@ impl Hook for Arc<Inner> {
     }
 
     fn blocked(&self) -> bool {
+        if self.is_drained() {
+            return false; // shut down and nothing queued: a stand-in would find no work
+        }
         let st = &self.stand_ins;
         let mut s = st.state.load(Ordering::SeqCst);
         loop {
