@@ -588,9 +588,11 @@ fn nested_waits() {
     let pool = WorkerPool::builder().workers(1).name("nested").build();
     let (tx, rx) = bounded::<&str>(0);
     let waiter = pool.submit(move || rx.recv().unwrap()).unwrap();
-    pool.submit(move || tx.send("sent by the second job").unwrap())
+    let sender = pool
+        .submit(move || tx.send("sent by the second job").unwrap())
         .unwrap();
     println!("The first job got: {}", waiter.get().unwrap());
+    sender.get().unwrap();
     pool.shutdown();
     println!(
         "One worker, {} jobs completed, {} stand-ins left",
