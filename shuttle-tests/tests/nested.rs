@@ -82,6 +82,41 @@ fn nested_waits() {
     assert_eq!(pool.stand_ins(), 0);
 }
 
+/// Two jobs block on two latches on a one-worker pool (two stand-ins); the main thread opens
+/// them one after the other, and every stand-in retires before shutdown (the loop waits for
+/// it): a stand-in woken by the first retirement that did not take it still hears the second.
+fn stand_ins_retire() {
+    let pool = WorkerPool::builder()
+        .workers(1)
+        .queue_capacity(2)
+        .max_inline_depth(0)
+        .max_stand_ins(2)
+        .build();
+    let (a, b) = (Arc::new(Latch::new(1)), Arc::new(Latch::new(1)));
+    let (a2, b2) = (a.clone(), b.clone());
+    let pa = pool.submit(move || a2.wait()).unwrap();
+    let pb = pool.submit(move || b2.wait()).unwrap();
+    a.count_down();
+    pa.get().unwrap();
+    b.count_down();
+    pb.get().unwrap();
+    while pool.stand_ins() > 0 {
+        thread::yield_now();
+    }
+    assert_eq!(pool.workers(), 1);
+    pool.shutdown();
+}
+
+#[test]
+fn stand_ins_retire_after_two_waits() {
+    check(
+        "stand-ins retire after two waits",
+        4,
+        20_000,
+        stand_ins_retire,
+    );
+}
+
 #[test]
 fn nested_waits_8_threads() {
     check(
