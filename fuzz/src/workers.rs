@@ -56,7 +56,13 @@ pub fn check_workers(data: &[u8]) {
         return;
     };
     let cap = usize::from(cap % 4) + 1;
-    let pool = WorkerPool::builder().workers(1).queue_capacity(cap).build();
+    // No stand-ins: the model holds the one worker in a blocked job and counts on the queue
+    // staying put behind it (a stand-in would start running it after 50 µs).
+    let pool = WorkerPool::builder()
+        .workers(1)
+        .queue_capacity(cap)
+        .max_stand_ins(0)
+        .build();
     let ran = Arc::new(AtomicUsize::new(0));
     let mut gate = Some(close_gate(&pool));
     // The model: jobs queued behind the held worker (and how many are `execute` jobs),
@@ -250,6 +256,7 @@ pub fn check_group(data: &[u8]) {
     let pool = WorkerPool::builder()
         .workers(1)
         .queue_capacity(GROUP_QUEUE + 2)
+        .max_stand_ins(0) // the held worker must not be compensated (see `check`)
         .build();
     let mut g = Group::<u8, JobErr>::with_context(&parent);
     if limit > 0 {
