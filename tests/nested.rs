@@ -5,25 +5,13 @@
 
 mod common;
 
-use common::Watchdog;
+use common::{threads_named, Watchdog};
 use lockgate::channel::bounded;
 use lockgate::future::Promise;
 use lockgate::workers::WorkerPool;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Threads in this process whose name starts with `prefix` (Linux: /proc/self/task; names
-/// are cut to 15 bytes there).
-fn threads_named(prefix: &str) -> usize {
-    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
-        return 0;
-    };
-    dir.filter_map(|e| e.ok())
-        .filter_map(|e| std::fs::read_to_string(e.path().join("comm")).ok())
-        .filter(|n| n.trim_end().starts_with(prefix))
-        .count()
-}
 
 /// Waits (bounded) until the pool's stand-ins have all retired.
 fn stand_ins_retire(pool: &WorkerPool) {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::Watchdog;
+use common::{threads_named, Watchdog};
 use lockgate::context::{Context, ContextError};
 use lockgate::future::PromiseError;
 use lockgate::workers::{Rejected, SubmitCtxError, WorkerPool};
@@ -13,17 +13,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// Threads in this process whose name starts with `prefix` (Linux: /proc/self/task).
-fn threads_named(prefix: &str) -> usize {
-    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
-        return 0;
-    };
-    dir.filter_map(|e| e.ok())
-        .filter_map(|e| std::fs::read_to_string(e.path().join("comm")).ok())
-        .filter(|n| n.trim_end().starts_with(prefix))
-        .count()
-}
 
 #[test]
 fn submit_get_and_counters() {

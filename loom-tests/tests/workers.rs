@@ -82,6 +82,27 @@ fn elastic_grows_for_interdependent_jobs() {
     });
 }
 
+/// Submits a job that submits a child and waits for it; checks the result and that the child
+/// ran once.
+fn outer_waits_on_child(pool: &Arc<WorkerPool>) {
+    let ran = Arc::new(AtomicUsize::new(0));
+    let (p, r) = (pool.clone(), ran.clone());
+    let outer = pool
+        .submit(move || {
+            let r2 = r.clone();
+            let child = p
+                .submit(move || {
+                    r2.fetch_add(1, Ordering::SeqCst);
+                    7u8
+                })
+                .unwrap();
+            child.get().unwrap() + 1
+        })
+        .unwrap();
+    assert_eq!(outer.get(), Ok(8));
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+}
+
 /// A job on a one-worker pool submits a child and waits for it: the child is still queued
 /// (no other worker), so the waiting worker claims and runs it itself; no deadlock, and the
 /// child runs once. (With `max_inline_depth(0)` loom reports the deadlock.)
@@ -95,22 +116,7 @@ fn worker_claims_queued_child() {
                 .max_stand_ins(0) // only the claim can help here
                 .build(),
         );
-        let ran = Arc::new(AtomicUsize::new(0));
-        let (p, r) = (pool.clone(), ran.clone());
-        let outer = pool
-            .submit(move || {
-                let r2 = r.clone();
-                let child = p
-                    .submit(move || {
-                        r2.fetch_add(1, Ordering::SeqCst);
-                        7u8
-                    })
-                    .unwrap();
-                child.get().unwrap() + 1
-            })
-            .unwrap();
-        assert_eq!(outer.get(), Ok(8));
-        assert_eq!(ran.load(Ordering::SeqCst), 1);
+        outer_waits_on_child(&pool);
         pool.shutdown(); // the counters are final once the worker has exited
         assert_eq!(pool.completed(), 2, "the child is counted once");
     });
@@ -129,22 +135,7 @@ fn claim_races_another_worker() {
                 .max_stand_ins(0)
                 .build(),
         );
-        let ran = Arc::new(AtomicUsize::new(0));
-        let (p, r) = (pool.clone(), ran.clone());
-        let outer = pool
-            .submit(move || {
-                let r2 = r.clone();
-                let child = p
-                    .submit(move || {
-                        r2.fetch_add(1, Ordering::SeqCst);
-                        7u8
-                    })
-                    .unwrap();
-                child.get().unwrap() + 1
-            })
-            .unwrap();
-        assert_eq!(outer.get(), Ok(8));
-        assert_eq!(ran.load(Ordering::SeqCst), 1);
+        outer_waits_on_child(&pool);
         pool.shutdown();
         assert_eq!(pool.completed(), 2, "the child is counted once");
     });
