@@ -107,6 +107,15 @@ pub mod __private {
 }
 
 /// Internals exposed to the loom models in `loom-tests/`, and only in loom builds.
+/// The counting build's report (`--cfg lockgate_count`; see `src/sync/count.rs`): per-thread
+/// and per-call-site counts of atomic operations, line transfers, failed CAS, parks and
+/// unparks, for the cost report and the budgets test. Not a stable API.
+#[cfg(lockgate_count)]
+#[doc(hidden)]
+pub mod __count {
+    pub use crate::sync::count::{reset, set_interleave, top_sites, totals, Counts, Interleave};
+}
+
 #[cfg(lockgate_loom)]
 #[doc(hidden)]
 pub mod __loom {

@@ -31,17 +31,35 @@
 #[cfg(all(lockgate_loom, lockgate_shuttle))]
 compile_error!("`--cfg lockgate_loom` and `--cfg lockgate_shuttle` exclude each other: set one");
 
+#[cfg(all(lockgate_count, any(lockgate_loom, lockgate_shuttle)))]
+compile_error!(
+    "`--cfg lockgate_count` counts std's atomics: it excludes `lockgate_loom` and `lockgate_shuttle`"
+);
+
+/// The counting build's atomics, mutex and events (see `count.rs`).
+#[cfg(all(lockgate_count, not(any(lockgate_loom, lockgate_shuttle))))]
+pub(crate) mod count;
+
 #[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 mod imp {
     // The shim exports the whole vocabulary, used or not yet, so both halves stay in step.
     #[allow(unused_imports)]
-    pub(crate) use std::sync::atomic::{
-        fence, AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
-    };
+    pub(crate) use std::sync::atomic::{fence, Ordering};
+    #[cfg(not(lockgate_count))]
+    #[allow(unused_imports)]
+    pub(crate) use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize};
+    // The counting build: the same names, each operation recorded.
+    #[cfg(lockgate_count)]
+    pub(crate) use super::count::Mutex;
+    #[cfg(lockgate_count)]
+    #[allow(unused_imports)]
+    pub(crate) use super::count::{AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize};
     /// std's `Arc` in every build, for public APIs that take `self: &Arc<Self>`.
     #[allow(unused_imports)]
     pub(crate) use std::sync::Arc as StdArc;
-    pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+    #[cfg(not(lockgate_count))]
+    pub(crate) use std::sync::Mutex;
+    pub(crate) use std::sync::{Arc, Condvar, MutexGuard};
 
     /// A loom-only device (see the loom `Mutex`); nothing in normal builds.
     pub(crate) struct YieldingLocks;
@@ -52,7 +70,26 @@ mod imp {
             YieldingLocks
         }
     }
-    pub(crate) use std::thread::{current, panicking, yield_now, JoinHandle, Thread};
+    #[cfg(not(lockgate_count))]
+    pub(crate) use std::thread::yield_now;
+    pub(crate) use std::thread::{current, panicking, JoinHandle, Thread};
+
+    /// `std::thread::yield_now`, counted.
+    #[cfg(lockgate_count)]
+    #[track_caller]
+    pub(crate) fn yield_now() {
+        super::count::note(super::count::Event::Yield);
+        std::thread::yield_now();
+    }
+
+    /// Unparks `t` (counted in the counting build).
+    #[inline]
+    #[cfg_attr(lockgate_count, track_caller)]
+    pub(crate) fn unpark(t: &Thread) {
+        #[cfg(lockgate_count)]
+        super::count::note(super::count::Event::Unpark);
+        t.unpark();
+    }
     pub(crate) use std::thread_local;
 
     /// Starts a named thread.
@@ -96,7 +133,10 @@ mod imp {
 
     /// A spin-wait hint to the CPU (`pause` on x86).
     #[inline(always)]
+    #[cfg_attr(lockgate_count, track_caller)]
     pub(crate) fn spin_loop() {
+        #[cfg(lockgate_count)]
+        super::count::note(super::count::Event::Spin);
         std::hint::spin_loop();
     }
 
@@ -104,7 +144,10 @@ mod imp {
     ///
     /// Returns `true` when the deadline has passed. Spurious returns are allowed: callers
     /// re-check their own condition in a loop.
+    #[cfg_attr(lockgate_count, track_caller)]
     pub(crate) fn park_until(deadline: Option<Instant>) -> bool {
+        #[cfg(lockgate_count)]
+        super::count::note(super::count::Event::Park);
         match deadline {
             None => {
                 std::thread::park();
@@ -163,6 +206,12 @@ mod imp {
     #[allow(unused_imports)]
     pub(crate) use loom::sync::Condvar;
     pub(crate) use loom::thread::{current, yield_now, JoinHandle, Thread};
+
+    /// Unparks `t`.
+    #[inline]
+    pub(crate) fn unpark(t: &Thread) {
+        t.unpark();
+    }
 
     /// Loom's mutex, with one difference for threads inside a select (see [`YieldingLocks`]):
     /// there it is taken by `try_lock` and a yield per failed try instead of loom's blocking
@@ -314,6 +363,12 @@ mod imp {
     // Shuttle runs every model thread on the test's OS thread (as loom does), so std's flag
     // is the right one; `shuttle::thread::panicking` is the same function.
     pub(crate) use shuttle::thread::{current, panicking, yield_now, JoinHandle, Thread};
+
+    /// Unparks `t`.
+    #[inline]
+    pub(crate) fn unpark(t: &Thread) {
+        t.unpark();
+    }
     pub(crate) use shuttle::thread_local;
 
     pub(crate) use super::plain_cell::UnsafeCell;

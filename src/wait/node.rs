@@ -44,7 +44,7 @@ impl Wake {
     pub(crate) fn wake(self) {
         match self {
             Wake::None => {}
-            Wake::Thread(t) => t.unpark(),
+            Wake::Thread(t) => crate::sync::unpark(&t),
             Wake::Waker(w) => w.wake(),
         }
     }
