@@ -6,8 +6,10 @@
 
 pub mod broadcast;
 pub mod cancel;
+pub mod costs;
 pub mod handoff;
 pub mod jobs;
+pub mod model;
 pub mod pool;
 pub mod select;
 pub mod sync_prims;

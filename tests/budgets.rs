@@ -1,0 +1,198 @@
+//! Contention budgets: the counting build's per-unit counts of each structure (the shapes of
+//! the cost report, `benches/src/costs.rs`), asserted as ceilings, so that no change makes
+//! contention worse unnoticed. Each ceiling is about twice the highest of three baseline
+//! runs on 2 cores with forced interleaving (benches/README.md): the counts of one shape vary
+//! by up to 1.6x between runs there (how long a waiter spins before it parks moves reads
+//! into parks and back), so a budget catches a change that doubles a cost, not a 10% drift.
+//! Later work tightens them.
+//!
+//! Run with the counting build, one test at a time (the counters are process-wide):
+//! `RUSTFLAGS="--cfg lockgate_count" cargo test --release --target-dir target/count --test budgets -- --test-threads=1`
+#![cfg(lockgate_count)]
+
+#[path = "../benches/src/costs.rs"]
+#[allow(dead_code)]
+mod costs;
+
+use lockgate::__count::{reset, set_interleave, totals, Interleave};
+
+/// Ceilings per unit: RMWs and stores on lines another thread wrote, failed CAS,
+/// cross-thread reads, parks, unparks.
+struct Budget {
+    shared_writes: f64,
+    failed_cas: f64,
+    cross_reads: f64,
+    parks: f64,
+    unparks: f64,
+}
+
+/// Runs `structure` at `k` over `units` (at least 100,000 items or rounds, so the rates are
+/// stable) and checks every count against its ceiling.
+fn check(structure: &str, k: usize, units: u64, b: Budget) {
+    set_interleave(Interleave::Yield);
+    let shape = costs::shapes()
+        .into_iter()
+        .find(|s| s.structure == structure)
+        .expect("a structure of the cost report");
+    reset();
+    let n = (shape.run)(k, units) as f64;
+    let c = totals();
+    let got = [
+        (
+            "RMWs/stores on shared lines",
+            (c.cross_rmws + c.cross_stores) as f64 / n,
+            b.shared_writes,
+        ),
+        ("failed CAS", c.failed_cas as f64 / n, b.failed_cas),
+        (
+            "cross-thread reads",
+            c.cross_reads as f64 / n,
+            b.cross_reads,
+        ),
+        ("parks", c.parks as f64 / n, b.parks),
+        ("unparks", c.unparks as f64 / n, b.unparks),
+    ];
+    let name = (shape.name)(k);
+    eprintln!("{structure} {name}: {got:.3?}");
+    for (what, v, ceiling) in got {
+        assert!(
+            v <= ceiling,
+            "{structure} {name}: {v:.3} {what} per {} exceeds the budget of {ceiling}",
+            shape.unit
+        );
+    }
+}
+
+#[test]
+fn ring_queue_4p4c() {
+    let b = Budget {
+        shared_writes: 8.0,
+        failed_cas: 0.6,
+        cross_reads: 8.5,
+        parks: 0.0,
+        unparks: 0.0,
+    };
+    check("RingQueue cap1024", 4, 100_000, b);
+}
+
+#[test]
+fn scq_queue_4p4c() {
+    let b = Budget {
+        shared_writes: 16.0,
+        failed_cas: 0.3,
+        cross_reads: 17.5,
+        parks: 0.0,
+        unparks: 0.0,
+    };
+    check("ScqQueue cap1024", 4, 100_000, b);
+}
+
+#[test]
+fn channel_cap1024_4p4c() {
+    let b = Budget {
+        shared_writes: 8.0,
+        failed_cas: 0.6,
+        cross_reads: 9.0,
+        parks: 0.1,
+        unparks: 0.1,
+    };
+    check("channel cap1024", 4, 100_000, b);
+}
+
+#[test]
+fn channel_cap1_4p4c() {
+    let b = Budget {
+        shared_writes: 10.5,
+        failed_cas: 0.3,
+        cross_reads: 55.0,
+        parks: 0.8,
+        unparks: 0.8,
+    };
+    check("channel cap1", 4, 100_000, b);
+}
+
+#[test]
+fn unbounded_4p4c() {
+    let b = Budget {
+        shared_writes: 8.5,
+        failed_cas: 0.3,
+        cross_reads: 9.0,
+        parks: 0.1,
+        unparks: 0.1,
+    };
+    check("unbounded", 4, 100_000, b);
+}
+
+#[test]
+fn select_2p1c() {
+    let b = Budget {
+        shared_writes: 4.2,
+        failed_cas: 0.1,
+        cross_reads: 5.3,
+        parks: 0.1,
+        unparks: 0.1,
+    };
+    check("select 2ch", 2, 100_000, b);
+}
+
+#[test]
+fn semaphore_8t() {
+    let b = Budget {
+        shared_writes: 4.0,
+        failed_cas: 0.1,
+        cross_reads: 2.7,
+        parks: 0.1,
+        unparks: 0.1,
+    };
+    check("semaphore", 8, 100_000, b);
+}
+
+/// 12,500 rounds of 8 threads: 100,000 arrivals.
+#[test]
+fn barrier_8t() {
+    let b = Budget {
+        shared_writes: 19.3,
+        failed_cas: 0.1,
+        cross_reads: 29.0,
+        parks: 0.8,
+        unparks: 0.8,
+    };
+    check("barrier", 8, 12_500, b);
+}
+
+/// 25,000 messages to 4 subscribers: 100,000 deliveries.
+#[test]
+fn pubsub_1to4() {
+    let b = Budget {
+        shared_writes: 45.6,
+        failed_cas: 0.1,
+        cross_reads: 31.0,
+        parks: 7.5,
+        unparks: 7.5,
+    };
+    check("pubsub", 4, 25_000, b);
+}
+
+#[test]
+fn object_pool_4t() {
+    let b = Budget {
+        shared_writes: 0.1,
+        failed_cas: 0.1,
+        cross_reads: 0.1,
+        parks: 0.1,
+        unparks: 0.1,
+    };
+    check("object pool", 4, 100_000, b);
+}
+
+#[test]
+fn worker_pool_16w() {
+    let b = Budget {
+        shared_writes: 16.2,
+        failed_cas: 0.1,
+        cross_reads: 26.0,
+        parks: 2.0,
+        unparks: 2.0,
+    };
+    check("WorkerPool", 16, 100_000, b);
+}
