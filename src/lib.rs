@@ -113,7 +113,9 @@ pub mod __private {
 #[cfg(lockgate_count)]
 #[doc(hidden)]
 pub mod __count {
-    pub use crate::sync::count::{reset, set_interleave, top_sites, totals, Counts, Interleave};
+    pub use crate::sync::count::{
+        hot_words, reset, set_interleave, top_sites, totals, Counts, Interleave,
+    };
 }
 
 #[cfg(lockgate_loom)]

@@ -11,19 +11,19 @@
 
 #[cfg(lockgate_count)]
 fn main() {
-    use lockgate::__count::{reset, top_sites, totals, Counts};
+    use lockgate::__count::{hot_words, reset, top_sites, totals, Counts};
     use lockgate_benches::costs::shapes;
-    use lockgate_benches::model::{fit, PerUnit, ROWS};
+    use lockgate_benches::model::{base_of, delta, fit, PerUnit, Row, Use, ROWS};
 
     let csv = std::env::args().any(|a| a == "--csv");
     let items: u64 = std::env::var("LOCKGATE_COST_ITEMS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(100_000);
-    let per = |c: &Counts, hot: u64, n: u64| {
+    let per = |c: &Counts, n: u64| {
         let n = n as f64;
         PerUnit {
-            hot: (hot + c.failed_cas) as f64 / n,
+            shared_writes: (c.cross_rmws + c.cross_stores) as f64 / n,
             transfers: c.transfers() as f64 / n,
             failed_cas: c.failed_cas as f64 / n,
             parks: c.parks as f64 / n,
@@ -33,14 +33,15 @@ fn main() {
     if csv {
         println!("structure,shape,unit,units,loads,cross_reads,stores,cross_stores,rmws,cross_rmws,failed_cas,spins,yields,parks,unparks,locks");
     } else {
-        println!("| structure | shape | per | RMWs on shared lines | failed CAS | cross-thread reads | parks | unparks | top call sites (line transfers per unit) |");
-        println!("|---|---|---|---:|---:|---:|---:|---:|---|");
+        println!("| structure | shape | per | RMWs on shared lines | failed CAS | cross-thread reads | parks | unparks | hottest word: transfers, CAS share | top call sites (line transfers per unit) |");
+        println!("|---|---|---|---:|---:|---:|---:|---:|---|---|");
     }
     let mut measured: Vec<(String, String, PerUnit)> = Vec::new();
     for s in shapes() {
         let ks: &[usize] = match s.structure {
             "select 2ch" => &[2, 4],
-            "barrier" | "semaphore" => &[2, 4, 8, 16],
+            "barrier" => &[2, 4, 8, 16],
+            "semaphore" => &[1, 2, 4, 8, 16],
             "WorkerPool" => &[1, 2, 4, 8, 16],
             _ => &[1, 2, 4, 8],
         };
@@ -55,7 +56,8 @@ fn main() {
             let units = (s.run)(k, n);
             let c = totals();
             let top = top_sites(3);
-            let hot = top.first().map_or(0, |(_, sc)| sc.transfers());
+            // The word with the most transfers: the line most likely to bound throughput.
+            let hot_word = hot_words(1).into_iter().next();
             let name = (s.name)(k);
             let u = units as f64;
             if csv {
@@ -78,15 +80,21 @@ fn main() {
                     c.locks
                 );
             } else {
+                let short = |site: &str| site.rsplit("src/").next().unwrap_or(site).to_string();
                 let sites: Vec<String> = top
                     .into_iter()
-                    .map(|(site, sc)| {
-                        let site = site.rsplit("src/").next().unwrap_or(&site).to_string();
-                        format!("{site} {:.2}", sc.transfers() as f64 / u)
-                    })
+                    .map(|(site, sc)| format!("{} {:.2}", short(&site), sc.transfers() as f64 / u))
                     .collect();
+                let word = hot_word.as_ref().map_or(String::from("-"), |(site, wc)| {
+                    let cas = if wc.rmws > 0 {
+                        wc.cas as f64 / wc.rmws as f64
+                    } else {
+                        0.0
+                    };
+                    format!("{} {:.2}, {cas:.2}", short(site), wc.transfers() as f64 / u)
+                });
                 println!(
-                    "| {} | {name} | {} | {:.2} | {:.3} | {:.2} | {:.3} | {:.3} | {} |",
+                    "| {} | {name} | {} | {:.2} | {:.3} | {:.2} | {:.3} | {:.3} | {word} | {} |",
                     s.structure,
                     s.unit,
                     (c.cross_rmws + c.cross_stores) as f64 / u,
@@ -97,49 +105,65 @@ fn main() {
                     sites.join("; ")
                 );
             }
-            measured.push((s.structure.to_string(), name, per(&c, hot, units)));
+            measured.push((s.structure.to_string(), name, per(&c, units)));
         }
     }
     if csv {
         return;
     }
-    // The model: fitted on the rows marked `fit`, checked on the others.
+    // The model: fitted on the rows marked fit, checked on the held-out ones.
     let find = |st: &str, sh: &str| {
         measured
             .iter()
             .find(|(a, b, _)| a == st && b == sh)
             .map(|(_, _, p)| *p)
     };
-    let samples: Vec<(PerUnit, f64)> = ROWS
+    // (Δ shared writes, Δ unparks) of a row over its structure's one-thread counts, and the
+    // base ns.
+    let inputs = |r: &Row| -> Option<((f64, f64), f64)> {
+        let at_k = find(r.structure, r.shape)?;
+        let (base_shape, base_ns) = base_of(r.structure).unwrap_or(("", 0.0));
+        let base_st = if r.structure == "select 2ch" {
+            "channel cap1024"
+        } else {
+            r.structure
+        };
+        let at_1 = find(base_st, base_shape).unwrap_or_default();
+        Some((delta(&at_k, &at_1), base_ns))
+    };
+    let samples: Vec<((f64, f64), f64)> = ROWS
         .iter()
-        .filter(|(_, f)| *f)
-        .filter_map(|(r, _)| find(r.structure, r.shape).map(|p| (p, 1000.0 / r.lockgate_mops)))
+        .filter(|(_, u)| *u == Use::Fit)
+        .filter_map(|(r, _)| inputs(r).map(|(d, base)| (d, 1000.0 / r.lockgate_mops - base)))
         .collect();
     let k = fit(&samples);
     println!();
     println!(
-        "Cost model (fitted on the rows marked fit): {:.0} ns a unit, {:.0} ns per transfer of the hottest line or failed CAS, {:.0} ns per unpark",
-        k.base, k.transfer, k.wake
+        "Cost model (fitted on the rows marked fit): {:.0} ns per added shared write, {:.0} ns per added unpark",
+        k.transfer, k.wake
     );
     println!();
-    println!("| 16-core group | rows | predicted Mops/s | measured | predicted ÷ peer | measured ÷ peer | error |");
+    println!("| 16-core group | row | predicted Mops/s | measured | predicted ÷ peer | measured ÷ peer | error |");
     println!("|---|---|---:|---:|---:|---:|---:|");
     let mut errs = Vec::new();
-    for (r, fitted) in ROWS {
-        let Some(p) = find(r.structure, r.shape) else {
+    for (r, u) in ROWS {
+        if *u == Use::Base {
+            continue;
+        }
+        let Some((d, base)) = inputs(r) else {
             continue;
         };
-        let pred = 1000.0 / k.ns(&p);
+        let pred = 1000.0 / k.ns(base, d);
         let pred_ratio = pred / r.peer_mops;
         let err = pred_ratio / r.ratio - 1.0;
-        if !fitted {
+        if *u == Use::HeldOut {
             errs.push(err.abs());
         }
         println!(
             "| {} ÷ {} | {} | {pred:.2} | {:.2} | {pred_ratio:.2}x | {:.2}x | {:+.0}%{} |",
             r.group,
             r.peer,
-            if *fitted { "fit" } else { "held out" },
+            if *u == Use::Fit { "fit" } else { "held out" },
             r.lockgate_mops,
             r.ratio,
             err * 100.0,

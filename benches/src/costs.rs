@@ -253,73 +253,19 @@ fn workers(k: usize, jobs: u64) -> u64 {
 }
 
 /// Every structure of the report.
+#[rustfmt::skip]
 pub fn shapes() -> Vec<Shape> {
     vec![
-        Shape {
-            structure: "RingQueue cap1024",
-            unit: "item",
-            name: pc,
-            run: ring,
-        },
-        Shape {
-            structure: "ScqQueue cap1024",
-            unit: "item",
-            name: pc,
-            run: scq,
-        },
-        Shape {
-            structure: "channel cap1024",
-            unit: "item",
-            name: pc,
-            run: chan1024,
-        },
-        Shape {
-            structure: "channel cap1",
-            unit: "item",
-            name: pc,
-            run: chan1,
-        },
-        Shape {
-            structure: "unbounded",
-            unit: "item",
-            name: pc,
-            run: chan_unbounded,
-        },
-        Shape {
-            structure: "select 2ch",
-            unit: "item",
-            name: |k| format!("{k}p1c"),
-            run: select,
-        },
-        Shape {
-            structure: "semaphore",
-            unit: "acquire",
-            name: threads,
-            run: semaphore,
-        },
-        Shape {
-            structure: "barrier",
-            unit: "round",
-            name: threads,
-            run: barrier,
-        },
-        Shape {
-            structure: "pubsub",
-            unit: "message",
-            name: subs,
-            run: pubsub,
-        },
-        Shape {
-            structure: "object pool",
-            unit: "get+put",
-            name: threads,
-            run: pool,
-        },
-        Shape {
-            structure: "WorkerPool",
-            unit: "job",
-            name: |k| format!("{k}w"),
-            run: workers,
-        },
+        Shape { structure: "RingQueue cap1024", unit: "item", name: pc, run: ring },
+        Shape { structure: "ScqQueue cap1024", unit: "item", name: pc, run: scq },
+        Shape { structure: "channel cap1024", unit: "item", name: pc, run: chan1024 },
+        Shape { structure: "channel cap1", unit: "item", name: pc, run: chan1 },
+        Shape { structure: "unbounded", unit: "item", name: pc, run: chan_unbounded },
+        Shape { structure: "select 2ch", unit: "item", name: |k| format!("{k}p1c"), run: select },
+        Shape { structure: "semaphore", unit: "acquire", name: threads, run: semaphore },
+        Shape { structure: "barrier", unit: "round", name: threads, run: barrier },
+        Shape { structure: "pubsub", unit: "message", name: subs, run: pubsub },
+        Shape { structure: "object pool", unit: "get+put", name: threads, run: pool },
+        Shape { structure: "WorkerPool", unit: "job", name: |k| format!("{k}w"), run: workers },
     ]
 }

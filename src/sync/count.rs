@@ -45,6 +45,8 @@ pub struct Counts {
     pub rmws: u64,
     /// RMWs (failed CAS included) on a word another thread wrote last.
     pub cross_rmws: u64,
+    /// CAS attempts (compare-exchange, weak or strong), failed ones included.
+    pub cas: u64,
     /// CAS that failed.
     pub failed_cas: u64,
     /// `spin_loop` hints.
@@ -72,6 +74,7 @@ impl Counts {
         self.cross_stores += o.cross_stores;
         self.rmws += o.rmws;
         self.cross_rmws += o.cross_rmws;
+        self.cas += o.cas;
         self.failed_cas += o.failed_cas;
         self.spins += o.spins;
         self.yields += o.yields;
@@ -131,11 +134,13 @@ fn interleave() {
     }
 }
 
-/// One thread's counts: its total and per call site.
+/// One thread's counts: its total, per call site, and per atomic word (by address, with the
+/// site that touched it last).
 #[derive(Default)]
 struct Local {
     total: Counts,
     sites: HashMap<usize, (&'static Location<'static>, Counts)>,
+    words: HashMap<usize, (&'static Location<'static>, Counts)>,
 }
 
 /// Every thread's `Local`, for the report (threads that ended keep theirs here).
@@ -160,12 +165,18 @@ thread_local! {
     };
 }
 
-fn bump(loc: &'static Location<'static>, f: impl Fn(&mut Counts)) {
+/// Adds `f` to this thread's total, to `loc`'s and, for an atomic access, to the word's.
+fn bump(loc: &'static Location<'static>, word: Option<usize>, f: impl Fn(&mut Counts)) {
     let _ = ME.try_with(|me| {
         let mut l = me.local.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut l.total);
         let key = loc as *const Location<'static> as usize;
         f(&mut l.sites.entry(key).or_insert((loc, Counts::default())).1);
+        if let Some(w) = word {
+            let e = l.words.entry(w).or_insert((loc, Counts::default()));
+            e.0 = loc;
+            f(&mut e.1);
+        }
     });
 }
 
@@ -182,6 +193,7 @@ enum Access {
     Load,
     Store,
     Rmw,
+    Cas,
     FailedCas,
 }
 
@@ -201,16 +213,18 @@ impl Tag {
                     && ME
                         .try_with(|m| m.seen.borrow_mut().insert(addr, version) != Some(version))
                         .unwrap_or(false);
-                bump(loc, |c| {
+                bump(loc, Some(addr), |c| {
                     c.loads += 1;
                     c.cross_reads += u64::from(fresh);
                 });
             }
-            Access::Store | Access::Rmw => {
+            Access::Store | Access::Rmw | Access::Cas => {
                 let next = (u64::from(me) << 32) | u64::from(version.wrapping_add(1));
                 self.0.store(next, O::Relaxed);
                 let store = matches!(a, Access::Store);
-                bump(loc, |c| {
+                let cas = matches!(a, Access::Cas);
+                bump(loc, Some(addr), |c| {
+                    c.cas += u64::from(cas);
                     if store {
                         c.stores += 1;
                         c.cross_stores += u64::from(other);
@@ -220,13 +234,14 @@ impl Tag {
                     }
                 });
             }
-            Access::FailedCas => bump(loc, |c| {
+            Access::FailedCas => bump(loc, Some(addr), |c| {
+                c.cas += 1;
                 c.rmws += 1;
                 c.cross_rmws += u64::from(other);
                 c.failed_cas += 1;
             }),
         }
-        if matches!(a, Access::Rmw | Access::FailedCas) {
+        if matches!(a, Access::Rmw | Access::Cas | Access::FailedCas) {
             interleave();
         }
     }
@@ -265,11 +280,30 @@ pub fn top_sites(n: usize) -> Vec<(String, Counts)> {
     v
 }
 
+/// The `n` atomic words with the most line transfers since the last [`reset`], each named
+/// by a call site that touched it (`file:line`). Words at reused addresses (a structure
+/// freed and another allocated there) are summed together: reset between runs.
+pub fn hot_words(n: usize) -> Vec<(String, Counts)> {
+    let mut all: HashMap<usize, (&'static Location<'static>, Counts)> = HashMap::new();
+    for l in registry().lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        for (k, (loc, c)) in &l.lock().unwrap_or_else(|e| e.into_inner()).words {
+            all.entry(*k).or_insert((loc, Counts::default())).1.add(c);
+        }
+    }
+    let mut v: Vec<_> = all
+        .into_values()
+        .map(|(loc, c)| (format!("{}:{}", loc.file(), loc.line()), c))
+        .collect();
+    v.sort_by_key(|(_, c)| std::cmp::Reverse((c.transfers(), c.failed_cas, c.rmws)));
+    v.truncate(n);
+    v
+}
+
 /// Records a spin-loop hint, a yield, a park, an unpark or a lock at the caller's site.
 #[track_caller]
 pub(crate) fn note(what: Event) {
     let loc = Location::caller();
-    bump(loc, |c| match what {
+    bump(loc, None, |c| match what {
         Event::Spin => c.spins += 1,
         Event::Yield => c.yields += 1,
         Event::Park => c.parks += 1,
@@ -329,7 +363,7 @@ macro_rules! counted_int {
                 let r = self.v.compare_exchange(c, n, s, f);
                 self.at(
                     if r.is_ok() {
-                        Access::Rmw
+                        Access::Cas
                     } else {
                         Access::FailedCas
                     },
@@ -342,7 +376,7 @@ macro_rules! counted_int {
                 let r = self.v.compare_exchange_weak(c, n, s, f);
                 self.at(
                     if r.is_ok() {
-                        Access::Rmw
+                        Access::Cas
                     } else {
                         Access::FailedCas
                     },
@@ -363,7 +397,7 @@ macro_rules! counted_int {
                 while let Some(n) = g(cur) {
                     match self.v.compare_exchange_weak(cur, n, s, f) {
                         Ok(x) => {
-                            self.at(Access::Rmw, loc);
+                            self.at(Access::Cas, loc);
                             return Ok(x);
                         }
                         Err(x) => {
@@ -462,7 +496,7 @@ impl<T> AtomicPtr<T> {
     ) -> Result<*mut T, *mut T> {
         let r = self.v.compare_exchange(c, n, s, f);
         let a = if r.is_ok() {
-            Access::Rmw
+            Access::Cas
         } else {
             Access::FailedCas
         };
@@ -479,7 +513,7 @@ impl<T> AtomicPtr<T> {
     ) -> Result<*mut T, *mut T> {
         let r = self.v.compare_exchange_weak(c, n, s, f);
         let a = if r.is_ok() {
-            Access::Rmw
+            Access::Cas
         } else {
             Access::FailedCas
         };
