@@ -197,6 +197,15 @@ enum Access {
     FailedCas,
 }
 
+/// How a compare-exchange's result is counted.
+fn cas_access<T>(r: &Result<T, T>) -> Access {
+    if r.is_ok() {
+        Access::Cas
+    } else {
+        Access::FailedCas
+    }
+}
+
 impl Tag {
     const fn new() -> Self {
         Tag(StdU64::new(0))
@@ -361,27 +370,13 @@ macro_rules! counted_int {
             #[track_caller]
             pub(crate) fn compare_exchange(&self, c: $t, n: $t, s: O, f: O) -> Result<$t, $t> {
                 let r = self.v.compare_exchange(c, n, s, f);
-                self.at(
-                    if r.is_ok() {
-                        Access::Cas
-                    } else {
-                        Access::FailedCas
-                    },
-                    Location::caller(),
-                );
+                self.at(cas_access(&r), Location::caller());
                 r
             }
             #[track_caller]
             pub(crate) fn compare_exchange_weak(&self, c: $t, n: $t, s: O, f: O) -> Result<$t, $t> {
                 let r = self.v.compare_exchange_weak(c, n, s, f);
-                self.at(
-                    if r.is_ok() {
-                        Access::Cas
-                    } else {
-                        Access::FailedCas
-                    },
-                    Location::caller(),
-                );
+                self.at(cas_access(&r), Location::caller());
                 r
             }
             #[track_caller]
@@ -495,12 +490,7 @@ impl<T> AtomicPtr<T> {
         f: O,
     ) -> Result<*mut T, *mut T> {
         let r = self.v.compare_exchange(c, n, s, f);
-        let a = if r.is_ok() {
-            Access::Cas
-        } else {
-            Access::FailedCas
-        };
-        self.at(a, Location::caller());
+        self.at(cas_access(&r), Location::caller());
         r
     }
     #[track_caller]
@@ -512,12 +502,7 @@ impl<T> AtomicPtr<T> {
         f: O,
     ) -> Result<*mut T, *mut T> {
         let r = self.v.compare_exchange_weak(c, n, s, f);
-        let a = if r.is_ok() {
-            Access::Cas
-        } else {
-            Access::FailedCas
-        };
-        self.at(a, Location::caller());
+        self.at(cas_access(&r), Location::caller());
         r
     }
     pub(crate) fn into_inner(self) -> *mut T {
