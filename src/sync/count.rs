@@ -139,8 +139,8 @@ fn interleave() {
 #[derive(Default)]
 struct Local {
     total: Counts,
-    sites: HashMap<usize, (&'static Location<'static>, Counts)>,
-    words: HashMap<usize, (&'static Location<'static>, Counts)>,
+    sites: Keyed,
+    words: Keyed,
 }
 
 /// Every thread's `Local`, for the report (threads that ended keep theirs here).
@@ -272,11 +272,14 @@ pub fn totals() -> Counts {
     c
 }
 
-/// The `n` call sites with the most line transfers since the last [`reset`] (`file:line`).
-pub fn top_sites(n: usize) -> Vec<(String, Counts)> {
-    let mut all: HashMap<usize, (&'static Location<'static>, Counts)> = HashMap::new();
+/// Per-key counts of one thread (its call sites or its words), each with a call site.
+type Keyed = HashMap<usize, (&'static Location<'static>, Counts)>;
+
+/// The `n` keys with the most line transfers over every thread's `pick` map, summed.
+fn top(n: usize, pick: fn(&Local) -> &Keyed) -> Vec<(String, Counts)> {
+    let mut all: Keyed = HashMap::new();
     for l in registry().lock().unwrap_or_else(|e| e.into_inner()).iter() {
-        for (k, (loc, c)) in &l.lock().unwrap_or_else(|e| e.into_inner()).sites {
+        for (k, (loc, c)) in pick(&l.lock().unwrap_or_else(|e| e.into_inner())) {
             all.entry(*k).or_insert((loc, Counts::default())).1.add(c);
         }
     }
@@ -289,23 +292,16 @@ pub fn top_sites(n: usize) -> Vec<(String, Counts)> {
     v
 }
 
+/// The `n` call sites with the most line transfers since the last [`reset`] (`file:line`).
+pub fn top_sites(n: usize) -> Vec<(String, Counts)> {
+    top(n, |l| &l.sites)
+}
+
 /// The `n` atomic words with the most line transfers since the last [`reset`], each named
 /// by a call site that touched it (`file:line`). Words at reused addresses (a structure
 /// freed and another allocated there) are summed together: reset between runs.
 pub fn hot_words(n: usize) -> Vec<(String, Counts)> {
-    let mut all: HashMap<usize, (&'static Location<'static>, Counts)> = HashMap::new();
-    for l in registry().lock().unwrap_or_else(|e| e.into_inner()).iter() {
-        for (k, (loc, c)) in &l.lock().unwrap_or_else(|e| e.into_inner()).words {
-            all.entry(*k).or_insert((loc, Counts::default())).1.add(c);
-        }
-    }
-    let mut v: Vec<_> = all
-        .into_values()
-        .map(|(loc, c)| (format!("{}:{}", loc.file(), loc.line()), c))
-        .collect();
-    v.sort_by_key(|(_, c)| std::cmp::Reverse((c.transfers(), c.failed_cas, c.rmws)));
-    v.truncate(n);
-    v
+    top(n, |l| &l.words)
 }
 
 /// Records a spin-loop hint, a yield, a park, an unpark or a lock at the caller's site.
