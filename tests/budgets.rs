@@ -105,8 +105,8 @@ fn channel_cap1_4p4c() {
         shared_writes: 10.5,
         failed_cas: 0.3,
         cross_reads: 55.0,
-        parks: 0.8,
-        unparks: 0.8,
+        parks: 3.0,
+        unparks: 3.0,
     };
     check("channel cap1", 4, 100_000, b);
 }
@@ -115,10 +115,10 @@ fn channel_cap1_4p4c() {
 fn unbounded_4p4c() {
     let b = Budget {
         shared_writes: 8.5,
-        failed_cas: 0.3,
+        failed_cas: 0.6,
         cross_reads: 9.0,
-        parks: 0.1,
-        unparks: 0.1,
+        parks: 0.2,
+        unparks: 0.2,
     };
     check("unbounded", 4, 100_000, b);
 }
@@ -129,8 +129,8 @@ fn select_2p1c() {
         shared_writes: 4.2,
         failed_cas: 0.1,
         cross_reads: 5.3,
-        parks: 0.1,
-        unparks: 0.1,
+        parks: 0.3,
+        unparks: 0.3,
     };
     check("select 2ch", 2, 100_000, b);
 }
