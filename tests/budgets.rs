@@ -215,3 +215,52 @@ fn worker_pool_16w() {
     };
     check("WorkerPool", 16, 100_000, b);
 }
+
+/// The instrument itself: a queue used by one thread moves no line; the same queue between
+/// two threads moves lines on every item (forced interleaving), and those show as shared
+/// writes and cross-thread reads.
+#[test]
+fn counts_see_only_cross_thread_traffic() {
+    use lockgate::queue::RingQueue;
+    set_interleave(Interleave::Yield);
+    let q = RingQueue::new(64);
+    reset();
+    for v in 0..10_000u64 {
+        q.push(v).unwrap();
+        assert_eq!(q.pop(), Some(v));
+    }
+    let alone = totals();
+    assert_eq!(
+        alone.transfers(),
+        0,
+        "one thread alone moved lines: {alone:?}"
+    );
+    assert!(
+        alone.rmws >= 20_000,
+        "every push and pop is an RMW: {alone:?}"
+    );
+    reset();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for v in 0..10_000u64 {
+                while q.push(v).is_err() {
+                    std::thread::yield_now();
+                }
+            }
+        });
+        for v in 0..10_000u64 {
+            loop {
+                if let Some(got) = q.pop() {
+                    assert_eq!(got, v);
+                    break;
+                }
+                std::thread::yield_now();
+            }
+        }
+    });
+    let shared = totals();
+    assert!(
+        shared.cross_reads >= 5_000 && shared.cross_rmws + shared.cross_stores >= 5_000,
+        "two threads on one queue moved too few lines: {shared:?}"
+    );
+}
