@@ -32,6 +32,12 @@ fn shut(pool: WorkerPool, prefix: &str) {
     assert_eq!(pool.workers(), 0);
     assert_eq!(pool.stand_ins(), 0);
     drop(pool);
+    // A joined thread can linger in /proc/self/task for a moment after `join` returns (the
+    // kernel clears the join futex before the task is gone; slower under ASan): poll.
+    let until = Instant::now() + Duration::from_secs(5);
+    while threads_named(prefix) > 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     assert_eq!(threads_named(prefix), 0, "threads left behind");
 }
 
