@@ -1,8 +1,10 @@
 //! The blocking hook: how a thread pool learns that one of its workers blocks inside a job,
 //! so that it can help (run the awaited job itself) or compensate (start a stand-in worker).
 //!
-//! A pool installs a [`Hook`] on its worker thread for the length of each job
-//! ([`with_hook`]); the waits of this layer consult it, and nothing else does:
+//! A pool installs a [`Hook`] on its worker thread for the worker's life ([`with_hook`]),
+//! lifting it while the worker waits for its next job ([`without_hook`], only when that wait
+//! would block, so a busy worker pays nothing per job); the waits of this layer consult it,
+//! and nothing else does:
 //!
 //! - **help**: a blocking read of a promise whose producer is a job still queued offers that
 //!   job to the hook first ([`help`]); a pool may claim it and run it on the waiting thread's
@@ -65,21 +67,32 @@ thread_local! {
     static HOOK: Cell<Option<*const (dyn Hook + 'static)>> = Cell::new(None);
 }
 
+/// Puts the previous hook back when dropped (returning or unwinding).
+struct Restore(Option<*const (dyn Hook + 'static)>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let _ = HOOK.try_with(|h| h.set(self.0));
+    }
+}
+
 /// Runs `f` with `hook` installed on this thread (nested calls stack: the inner one wins
 /// until it returns).
 pub(crate) fn with_hook<R>(hook: &dyn Hook, f: impl FnOnce() -> R) -> R {
-    struct Restore(Option<*const (dyn Hook + 'static)>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let _ = HOOK.try_with(|h| h.set(self.0));
-        }
-    }
     // SAFETY: only the lifetime changes. `Restore` puts the previous value back before this
     // frame is left (returning or unwinding), so no reader of `HOOK` uses the pointer after
     // the borrow of `hook` ends (the invariant on `HOOK`).
     let ptr: *const (dyn Hook + 'static) =
         unsafe { core::mem::transmute::<*const dyn Hook, _>(hook as *const dyn Hook) };
     let prev = HOOK.try_with(|h| h.replace(Some(ptr))).ok().flatten();
+    let _restore = Restore(prev);
+    f()
+}
+
+/// Runs `f` with no hook on this thread (a pool's worker waiting for its next job: that
+/// wait is idleness, not a blocked job); the hook comes back when `f` returns.
+pub(crate) fn without_hook<R>(f: impl FnOnce() -> R) -> R {
+    let prev = HOOK.try_with(|h| h.replace(None)).ok().flatten();
     let _restore = Restore(prev);
     f()
 }

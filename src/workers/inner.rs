@@ -321,15 +321,18 @@ impl Inner {
                 }
             }
         }
-        let counted = match this.keep_alive {
-            None => {
-                while let Ok(job) = this.rx.recv() {
-                    Inner::run_hooked(&this, job, k % this.max);
+        let mut counted = true;
+        Inner::hooked(&this, || {
+            counted = match this.keep_alive {
+                None => {
+                    while let Ok(job) = Inner::next_job(&this, Until::FOREVER) {
+                        this.run(job, k % this.max);
+                    }
+                    true
                 }
-                true
-            }
-            Some(keep_alive) => Inner::work_elastic(&this, keep_alive, k % this.max),
-        };
+                Some(keep_alive) => Inner::work_elastic(&this, keep_alive, k % this.max),
+            };
+        });
         if counted {
             this.state.fetch_sub(LIVE_ONE, Ordering::AcqRel);
         }
@@ -343,9 +346,9 @@ impl Inner {
         loop {
             let s = this.state.fetch_add(IDLE_ONE, Ordering::AcqRel);
             let got = if live(s) <= this.min {
-                this.rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
+                Inner::next_job(this, Until::FOREVER)
             } else {
-                this.rx.recv_timeout(keep_alive)
+                Inner::next_job(this, wait::deadline_after(keep_alive).into())
             };
             match got {
                 Ok(job) => {
@@ -357,7 +360,7 @@ impl Inner {
                     if idle(s) == 0 && live(s) < this.max && !this.rx.is_empty() {
                         Inner::grow(this);
                     }
-                    Inner::run_hooked(this, job, slot);
+                    this.run(job, slot);
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     this.state.fetch_sub(IDLE_ONE, Ordering::AcqRel);
@@ -374,7 +377,7 @@ impl Inner {
                     match this.rx.try_recv() {
                         Ok(job) => {
                             this.state.fetch_add(LIVE_ONE, Ordering::AcqRel);
-                            Inner::run_hooked(this, job, slot);
+                            this.run(job, slot);
                         }
                         Err(_) => return false,
                     }

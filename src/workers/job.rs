@@ -18,6 +18,9 @@ type Body<F, T> = (F, Option<Resolver<T>>);
 pub(super) struct JobCell<F, T: Send + 'static> {
     /// The pool's identity (`Hook::pool`).
     pool: usize,
+    /// Whether a promise holds this cell too (`submit`); without one (`execute`) the queue's
+    /// handle is the only one that can take the job, and takes it without the swap.
+    shared: bool,
     /// False until one thread takes the job (see `take`).
     claimed: AtomicBool,
     /// Invariant: accessed only by the thread whose swap of `claimed` returned false (the
@@ -37,6 +40,7 @@ where
     pub(super) fn new(pool: usize, f: F, resolver: Option<Resolver<T>>) -> Self {
         JobCell {
             pool,
+            shared: resolver.is_some(),
             claimed: AtomicBool::new(false),
             body: UnsafeCell::new(Some((f, resolver))),
         }
@@ -44,12 +48,17 @@ where
 
     /// The body, if this call is the first to claim the job.
     fn take(&self) -> Option<Body<F, T>> {
-        // Relaxed: the swap only elects the taker (an RMW's atomicity); the body was written
-        // before the cell was shared (the queue's send and the promise's hand-over order that
-        // write before any claim), and the `Arc`'s count orders the cell's final drop.
-        if self.claimed.swap(true, Ordering::Relaxed) {
-            return None;
+        if self.shared {
+            // Relaxed: the swap only elects the taker (an RMW's atomicity); the body was
+            // written before the cell was shared (the queue's send and the promise's
+            // hand-over order that write before any claim), and the `Arc`'s count orders the
+            // cell's final drop.
+            if self.claimed.swap(true, Ordering::Relaxed) {
+                return None;
+            }
         }
+        // Unshared, the queue's handle is the only caller, and it calls once (`Job::run`
+        // consumes it; its `Drop` runs only if it did not run): no election needed.
         // SAFETY: we are the taker (the swap returned false): the only access to `body`.
         self.body.with_mut(|b| unsafe { (*b).take() })
     }
@@ -120,8 +129,16 @@ impl Job {
     }
 
     /// Runs the job here unless someone took it: `None` then, else whether it panicked.
-    pub(super) fn run(&self) -> Option<bool> {
-        self.0.run_claimed()
+    /// Consumes the handle without its `Drop` (nothing is left to abandon).
+    pub(super) fn run(self) -> Option<bool> {
+        self.into_cell().run_claimed()
+    }
+
+    /// The cell, without this handle's `Drop` (which would abandon the job).
+    fn into_cell(self) -> StdArc<dyn Task> {
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again; the `Arc` is moved out exactly once.
+        unsafe { core::ptr::read(&this.0) }
     }
 
     /// The closure of a job the pool refused, for the caller. Precondition: nobody else can
@@ -132,10 +149,7 @@ impl Job {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let this = core::mem::ManuallyDrop::new(self);
-        // SAFETY: `this` is never used or dropped again; the `Arc` is moved out exactly once.
-        let cell = unsafe { core::ptr::read(&this.0) };
-        match cell.into_any().downcast::<JobCell<F, T>>() {
+        match self.into_cell().into_any().downcast::<JobCell<F, T>>() {
             Ok(cell) => match cell.take() {
                 // The resolver drops here: its promise was never handed out.
                 Some((f, _resolver)) => f,

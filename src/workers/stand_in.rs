@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use super::inner::Inner;
 use super::job::Job;
-use crate::channel::RecvTimeoutError;
+use crate::channel::{RecvTimeoutError, TryRecvError};
 use crate::sync::{full_fence, spawn_named, thread_local, Arc, AtomicU64, Ordering};
 use crate::wait::hook::{self, Claim, Hook};
 use crate::wait::{Interrupt, Until, WaitList, NOTIFIED};
@@ -158,18 +158,34 @@ impl Interrupt for Retire<'_> {
 }
 
 impl Inner {
-    /// Runs a dequeued job with the pool's hook installed (counted in `slot`).
-    pub(super) fn run_hooked(this: &Arc<Inner>, job: Job, slot: usize) {
+    /// Runs `body` (a worker's whole loop) with the pool's hook installed, unless both
+    /// claiming and compensation are off.
+    pub(super) fn hooked(this: &Arc<Inner>, body: impl FnOnce()) {
         if this.stand_ins.max == 0 && this.stand_ins.depth == 0 {
-            return this.run(job, slot);
+            return body();
         }
-        hook::with_hook(this, || this.run(job, slot));
+        hook::with_hook(this, body);
+    }
+
+    /// The next job for a worker: at once if one is queued, else waiting (bounded by
+    /// `until`) with the hook lifted, since a worker waiting for work is idle, not blocked.
+    pub(super) fn next_job(this: &Arc<Inner>, until: Until<'_>) -> Result<Job, RecvTimeoutError> {
+        match this.rx.try_recv() {
+            Ok(job) => Ok(job),
+            Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
+            Err(TryRecvError::Empty) => hook::without_hook(|| this.rx.recv_until(until)),
+        }
     }
 
     /// A stand-in's life: runs jobs until a retirement is owed (taken at once after a job;
     /// after `LINGER` when idle) or the queue ends.
     fn work_stand_in(this: Arc<Inner>) {
         Inner::enter_thread(&this);
+        Inner::hooked(&this, || Inner::stand_in_loop(&this));
+        Inner::leave_thread(&this);
+    }
+
+    fn stand_in_loop(this: &Arc<Inner>) {
         let st = &this.stand_ins;
         let signal = Retire(st);
         let mut after_job = false;
@@ -177,7 +193,7 @@ impl Inner {
             let got = if st.owing() && !after_job {
                 // Idle with a retirement owed: linger, so a worker that blocks again soon
                 // keeps this thread (`blocked` takes the owed retirement back).
-                match this.rx.recv_timeout(LINGER) {
+                match Inner::next_job(this, crate::wait::deadline_after(LINGER).into()) {
                     Err(RecvTimeoutError::Timeout) if st.retire() => break,
                     got => got,
                 }
@@ -189,12 +205,12 @@ impl Inner {
                     deadline: None,
                     cancel: Some(&signal),
                 };
-                this.rx.recv_until(until)
+                Inner::next_job(this, until)
             };
             after_job = false;
             match got {
                 Ok(job) => {
-                    Inner::run_hooked(&this, job, this.max);
+                    this.run(job, this.max);
                     after_job = true;
                 }
                 Err(RecvTimeoutError::Timeout) => {} // a retirement is (or was) owed: look again
@@ -204,7 +220,6 @@ impl Inner {
                 }
             }
         }
-        Inner::leave_thread(&this);
     }
 }
 
