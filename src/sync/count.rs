@@ -326,6 +326,51 @@ pub(crate) enum Event {
     Lock,
 }
 
+/// The methods every counted atomic shares, over its value type `$t`: each operation of
+/// std's atomic, then its record.
+macro_rules! counted_ops {
+    ($t:ty) => {
+        fn at(&self, a: Access, loc: &'static Location<'static>) {
+            self.tag.record(self as *const Self as usize, loc, a);
+        }
+        #[track_caller]
+        pub(crate) fn load(&self, o: O) -> $t {
+            let r = self.v.load(o);
+            self.at(Access::Load, Location::caller());
+            r
+        }
+        #[track_caller]
+        pub(crate) fn store(&self, x: $t, o: O) {
+            self.v.store(x, o);
+            self.at(Access::Store, Location::caller());
+        }
+        #[track_caller]
+        pub(crate) fn swap(&self, x: $t, o: O) -> $t {
+            let r = self.v.swap(x, o);
+            self.at(Access::Rmw, Location::caller());
+            r
+        }
+        #[track_caller]
+        pub(crate) fn compare_exchange(&self, c: $t, n: $t, s: O, f: O) -> Result<$t, $t> {
+            let r = self.v.compare_exchange(c, n, s, f);
+            self.at(cas_access(&r), Location::caller());
+            r
+        }
+        #[track_caller]
+        pub(crate) fn compare_exchange_weak(&self, c: $t, n: $t, s: O, f: O) -> Result<$t, $t> {
+            let r = self.v.compare_exchange_weak(c, n, s, f);
+            self.at(cas_access(&r), Location::caller());
+            r
+        }
+        pub(crate) fn into_inner(self) -> $t {
+            self.v.into_inner()
+        }
+        pub(crate) fn get_mut(&mut self) -> &mut $t {
+            self.v.get_mut()
+        }
+    };
+}
+
 /// The counted atomics: std's, with a [`Tag`]; the same methods the crate calls.
 macro_rules! counted_int {
     ($name:ident, $std:ty, $t:ty) => {
@@ -343,38 +388,7 @@ macro_rules! counted_int {
                     tag: Tag::new(),
                 }
             }
-            fn at(&self, a: Access, loc: &'static Location<'static>) {
-                self.tag.record(self as *const Self as usize, loc, a);
-            }
-            #[track_caller]
-            pub(crate) fn load(&self, o: O) -> $t {
-                let r = self.v.load(o);
-                self.at(Access::Load, Location::caller());
-                r
-            }
-            #[track_caller]
-            pub(crate) fn store(&self, x: $t, o: O) {
-                self.v.store(x, o);
-                self.at(Access::Store, Location::caller());
-            }
-            #[track_caller]
-            pub(crate) fn swap(&self, x: $t, o: O) -> $t {
-                let r = self.v.swap(x, o);
-                self.at(Access::Rmw, Location::caller());
-                r
-            }
-            #[track_caller]
-            pub(crate) fn compare_exchange(&self, c: $t, n: $t, s: O, f: O) -> Result<$t, $t> {
-                let r = self.v.compare_exchange(c, n, s, f);
-                self.at(cas_access(&r), Location::caller());
-                r
-            }
-            #[track_caller]
-            pub(crate) fn compare_exchange_weak(&self, c: $t, n: $t, s: O, f: O) -> Result<$t, $t> {
-                let r = self.v.compare_exchange_weak(c, n, s, f);
-                self.at(cas_access(&r), Location::caller());
-                r
-            }
+            counted_ops!($t);
             #[track_caller]
             pub(crate) fn fetch_update(
                 &self,
@@ -398,12 +412,6 @@ macro_rules! counted_int {
                     }
                 }
                 Err(cur)
-            }
-            pub(crate) fn into_inner(self) -> $t {
-                self.v.into_inner()
-            }
-            pub(crate) fn get_mut(&mut self) -> &mut $t {
-                self.v.get_mut()
             }
         }
     };
@@ -442,7 +450,7 @@ counted_arith!(AtomicU64, u64, fetch_add, fetch_sub, fetch_or, fetch_and, fetch_
 counted_arith!(AtomicI64, i64, fetch_add, fetch_sub, fetch_or, fetch_and, fetch_max);
 counted_arith!(AtomicBool, bool, fetch_or, fetch_and);
 
-/// A counted `AtomicPtr<T>` (the same methods as the integers that apply to pointers).
+/// A counted `AtomicPtr<T>`.
 #[derive(Debug, Default)]
 pub struct AtomicPtr<T> {
     v: std::sync::atomic::AtomicPtr<T>,
@@ -457,56 +465,7 @@ impl<T> AtomicPtr<T> {
             tag: Tag::new(),
         }
     }
-    fn at(&self, a: Access, loc: &'static Location<'static>) {
-        self.tag.record(self as *const Self as usize, loc, a);
-    }
-    #[track_caller]
-    pub(crate) fn load(&self, o: O) -> *mut T {
-        let r = self.v.load(o);
-        self.at(Access::Load, Location::caller());
-        r
-    }
-    #[track_caller]
-    pub(crate) fn store(&self, p: *mut T, o: O) {
-        self.v.store(p, o);
-        self.at(Access::Store, Location::caller());
-    }
-    #[track_caller]
-    pub(crate) fn swap(&self, p: *mut T, o: O) -> *mut T {
-        let r = self.v.swap(p, o);
-        self.at(Access::Rmw, Location::caller());
-        r
-    }
-    #[track_caller]
-    pub(crate) fn compare_exchange(
-        &self,
-        c: *mut T,
-        n: *mut T,
-        s: O,
-        f: O,
-    ) -> Result<*mut T, *mut T> {
-        let r = self.v.compare_exchange(c, n, s, f);
-        self.at(cas_access(&r), Location::caller());
-        r
-    }
-    #[track_caller]
-    pub(crate) fn compare_exchange_weak(
-        &self,
-        c: *mut T,
-        n: *mut T,
-        s: O,
-        f: O,
-    ) -> Result<*mut T, *mut T> {
-        let r = self.v.compare_exchange_weak(c, n, s, f);
-        self.at(cas_access(&r), Location::caller());
-        r
-    }
-    pub(crate) fn into_inner(self) -> *mut T {
-        self.v.into_inner()
-    }
-    pub(crate) fn get_mut(&mut self) -> &mut *mut T {
-        self.v.get_mut()
-    }
+    counted_ops!(*mut T);
 }
 
 /// std's `Mutex`, each `lock` counted; everything else as std's (through `Deref`).
