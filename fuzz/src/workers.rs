@@ -32,6 +32,22 @@ struct Gate {
     blocker: Promise<()>,
 }
 
+/// Aborts the pool while its worker is held by `g`: the gate opens only once abort has
+/// emptied the queue, so the worker takes none of the queued jobs.
+fn abort_while_held(pool: &WorkerPool, g: Gate) {
+    let latch = g.latch.clone();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !(pool.is_shutdown() && pool.queued() == 0) {
+                std::thread::yield_now();
+            }
+            latch.count_down();
+        });
+        pool.abort();
+    });
+    g.blocker.get().expect("blocker");
+}
+
 /// Occupies the pool's single worker until the gate opens; returns once the worker runs it
 /// (the blocker says so itself: the pool's counters move a moment after a job is taken).
 fn close_gate(pool: &WorkerPool) -> Gate {
@@ -145,18 +161,10 @@ pub fn check_workers(data: &[u8]) {
             5 if !shut => {
                 // Abort while the worker is held: every queued job is dropped. The gate opens
                 // only once abort has emptied the queue, so the worker takes none of them.
-                let g = gate.take().expect("the gate is closed while the pool runs");
-                let latch = g.latch.clone();
-                std::thread::scope(|s| {
-                    s.spawn(|| {
-                        while !(pool.is_shutdown() && pool.queued() == 0) {
-                            std::thread::yield_now();
-                        }
-                        latch.count_down();
-                    });
-                    pool.abort();
-                });
-                g.blocker.get().expect("blocker");
+                abort_while_held(
+                    &pool,
+                    gate.take().expect("the gate is closed while the pool runs"),
+                );
                 shut = true;
                 completed += 1;
                 settled.extend(pending.drain(..).map(|(p, _)| (p, None)));
@@ -337,18 +345,10 @@ pub fn check_group(data: &[u8]) {
             }
             // Abort while the worker is held: the queued group jobs are dropped unrun.
             12 if arg >= 192 && !shut => {
-                let g8 = gate.take().expect("the gate is closed while the pool runs");
-                let latch = g8.latch.clone();
-                std::thread::scope(|s| {
-                    s.spawn(|| {
-                        while !(pool.is_shutdown() && pool.queued() == 0) {
-                            std::thread::yield_now();
-                        }
-                        latch.count_down();
-                    });
-                    pool.abort();
-                });
-                g8.blocker.get().expect("blocker");
+                abort_while_held(
+                    &pool,
+                    gate.take().expect("the gate is closed while the pool runs"),
+                );
                 shut = true;
                 if !m.queued.is_empty() {
                     m.queued.clear();

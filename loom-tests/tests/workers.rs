@@ -56,6 +56,17 @@ fn shutdown_racing_submit() {
     });
 }
 
+/// Submits a job that waits on a latch and then the job that opens it; both finish.
+fn first_waits_for_second(pool: &WorkerPool) {
+    use lockgate::barrier::Latch;
+    let latch = Arc::new(Latch::new(1));
+    let l = latch.clone();
+    let first = pool.submit(move || l.wait()).unwrap();
+    let second = pool.submit(move || latch.count_down()).unwrap();
+    first.get().unwrap();
+    second.get().unwrap();
+}
+
 /// Two jobs that need each other (the first waits for the second) submitted back to back to
 /// an elastic pool whose one worker is parked: the pool must grow to run the second while the
 /// first waits, whatever step the parked worker is at when the submits look at it (it may
@@ -63,7 +74,6 @@ fn shutdown_racing_submit() {
 /// minutes); without the worker-side growth check, loom finds the deadlock.
 #[test]
 fn elastic_grows_for_interdependent_jobs() {
-    use lockgate::barrier::Latch;
     model(2, || {
         let pool = WorkerPool::builder()
             .min(1)
@@ -72,12 +82,7 @@ fn elastic_grows_for_interdependent_jobs() {
             .queue_capacity(2)
             .max_stand_ins(0) // growth alone must do it here; stand-ins have their own model
             .build();
-        let latch = Arc::new(Latch::new(1));
-        let l = latch.clone();
-        let first = pool.submit(move || l.wait()).unwrap();
-        let second = pool.submit(move || latch.count_down()).unwrap();
-        first.get().unwrap();
-        second.get().unwrap();
+        first_waits_for_second(&pool);
         drop(pool);
     });
 }
@@ -149,7 +154,6 @@ fn claim_races_another_worker() {
 /// `max_stand_ins(0)` loom reports the deadlock.)
 #[test]
 fn blocked_worker_compensated_and_stand_in_retires() {
-    use lockgate::barrier::Latch;
     model(2, || {
         let pool = WorkerPool::builder()
             .workers(1)
@@ -157,12 +161,7 @@ fn blocked_worker_compensated_and_stand_in_retires() {
             .max_inline_depth(0)
             .max_stand_ins(1)
             .build();
-        let latch = Arc::new(Latch::new(1));
-        let l = latch.clone();
-        let first = pool.submit(move || l.wait()).unwrap();
-        let second = pool.submit(move || latch.count_down()).unwrap();
-        first.get().unwrap();
-        second.get().unwrap();
+        first_waits_for_second(&pool);
         while pool.stand_ins() > 0 {
             thread::yield_now();
         }
