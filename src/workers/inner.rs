@@ -288,12 +288,15 @@ impl Inner {
         run: impl FnOnce() -> Option<bool>,
     ) -> bool {
         let st = &self.stats[slot.min(self.max)];
-        let active = usize::from(active);
-        st.active.fetch_add(active, Ordering::Relaxed);
+        if active {
+            st.active.fetch_add(1, Ordering::Relaxed);
+        }
         // The user's closure runs under `catch` inside the job; this also contains what can
         // unwind around it (a panicking `Drop` of a result or of a continuation).
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or(Some(true));
-        st.active.fetch_sub(active, Ordering::Relaxed);
+        if active {
+            st.active.fetch_sub(1, Ordering::Relaxed);
+        }
         let Some(panicked) = ran else {
             return false;
         };
