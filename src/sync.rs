@@ -40,6 +40,9 @@ compile_error!(
 #[cfg(all(lockgate_count, not(any(lockgate_loom, lockgate_shuttle))))]
 pub(crate) mod count;
 
+/// Sleeping on a 32-bit word (futex wait/wake with a mask), in every build.
+pub(crate) mod futex;
+
 #[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 mod imp {
     // The shim exports the whole vocabulary, used or not yet, so both halves stay in step.
@@ -47,13 +50,17 @@ mod imp {
     pub(crate) use std::sync::atomic::{fence, Ordering};
     #[cfg(not(lockgate_count))]
     #[allow(unused_imports)]
-    pub(crate) use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize};
+    pub(crate) use std::sync::atomic::{
+        AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize,
+    };
     // The counting build: the same names, each operation recorded.
     #[cfg(lockgate_count)]
     pub(crate) use super::count::Mutex;
     #[cfg(lockgate_count)]
     #[allow(unused_imports)]
-    pub(crate) use super::count::{AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize};
+    pub(crate) use super::count::{
+        AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize,
+    };
     /// std's `Arc` in every build, for public APIs that take `self: &Arc<Self>`.
     #[allow(unused_imports)]
     pub(crate) use std::sync::Arc as StdArc;
@@ -197,7 +204,7 @@ mod imp {
     }
     #[allow(unused_imports)]
     pub(crate) use loom::sync::atomic::{
-        fence, AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
+        fence, AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
     };
     pub(crate) use loom::sync::{Arc, MutexGuard};
     // Loom's condition variable waits with the guards the `Mutex` below hands out (loom's
@@ -350,7 +357,7 @@ mod imp {
     // weaker than SeqCst are loom's to check.
     #[allow(unused_imports)]
     pub(crate) use shuttle::sync::atomic::{
-        fence, AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
+        fence, AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
     };
     // Shuttle's `Arc` is std's.
     pub(crate) use shuttle::sync::{Arc, Mutex, MutexGuard};

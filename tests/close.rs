@@ -52,13 +52,14 @@ fn close_wakes_parked_senders_and_receivers() {
         tx.close();
         assert!(h.join().unwrap().is_err());
 
-        // A parked sender (full channel, or no receiver at a rendezvous) gets its value back.
+        // A sender parked with a deadline (full channel, or no receiver at a rendezvous)
+        // gets its value back.
         let (tx, rx) = bounded::<u32>(cap);
         if cap == 1 {
             tx.send(0).unwrap();
         }
         let tx2 = tx.clone();
-        let h = thread::spawn(move || tx2.send(9));
+        let h = thread::spawn(move || tx2.send_timeout(9, Duration::from_secs(60)));
         thread::sleep(Duration::from_millis(20));
         rx.close();
         assert_eq!(h.join().unwrap().unwrap_err().into_inner(), 9);
@@ -67,6 +68,34 @@ fn close_wakes_parked_senders_and_receivers() {
         }
         assert!(rx.recv().is_err());
     }
+}
+
+/// A plain `send` waiting on a full buffered channel has taken its place in line: a `close`
+/// after that delivers it (receivers drain it before the end), and if the receivers leave
+/// instead, it fails and hands the value back.
+#[test]
+fn close_delivers_a_plain_send_already_in_line() {
+    let _w = Watchdog::new("close_delivers_a_plain_send_already_in_line", 60);
+    let (tx, rx) = bounded::<u32>(1);
+    tx.send(0).unwrap();
+    let tx2 = tx.clone();
+    let h = thread::spawn(move || tx2.send(9));
+    thread::sleep(Duration::from_millis(20));
+    rx.close();
+    assert!(tx.send(10).is_err(), "a send after the close fails");
+    assert_eq!(rx.recv(), Ok(0));
+    assert_eq!(rx.recv(), Ok(9));
+    assert!(h.join().unwrap().is_ok());
+    assert!(rx.recv().is_err());
+
+    let (tx, rx) = bounded::<u32>(1);
+    tx.send(0).unwrap();
+    let tx2 = tx.clone();
+    let h = thread::spawn(move || tx2.send(9));
+    thread::sleep(Duration::from_millis(20));
+    rx.close();
+    drop(rx);
+    assert_eq!(h.join().unwrap().unwrap_err().into_inner(), 9);
 }
 
 /// Close racing senders and receivers on other handles: every send that returned `Ok` is

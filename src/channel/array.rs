@@ -1,48 +1,53 @@
 //! The buffered flavour of the channel: a [`RingQueue`] plus two wait lists.
 //!
-//! Senders wait on `senders` for room, receivers on `receivers` for a value. Every successful
-//! push notifies one receiver and every successful pop notifies one sender; a notification
-//! costs one load when nobody waits (see `WaitList::has_waiters`). Disconnection sets a bit in
-//! `disconnected` and closes the opposite wait list, whose waiters then re-check and see it.
+//! Two paths, one ring:
+//!
+//! - Plain `send`/`recv` (no deadline, no context) take a ticket with one `fetch_add` and
+//!   wait for their slot's turn on the slot's own word (`RingQueue::push_ticket`,
+//!   `pop_ticket`; `wait/turn.rs`). No lock and no RMW on a wait list's line: when the item
+//!   is handed on, one load of the other side's wait-list count says whether a timed, context,
+//!   async or select waiter needs waking.
+//! - Everything that may give up (the `try_`, timed, context, async and select forms) claims a
+//!   ticket by CAS only when its slot's turn has come, so a deadline, a cancel or a dropped
+//!   future never leaves a ticket unserved. Between attempts those wait in the wait lists as
+//!   before: senders on `senders` for room, receivers on `receivers` for a value. Every
+//!   hand-off of either path notifies the other side's list, which costs one load when nobody
+//!   waits there (see `WaitList::has_waiters`): the hand-off's condition write is the slot's
+//!   SeqCst turn RMW, which a waiter's SeqCst re-check of the slot sees.
+//!
+//! Ending: `close` (and the last sender leaving) cuts the ring's producer tickets with one
+//! `fetch_or` (`RingQueue::close`): every send that took its ticket before lands, every later
+//! one fails, and receivers drain below the cut before they see the end. The last receiver
+//! leaving sets `NO_RECEIVERS`, the stop condition of ticket holders waiting to send, and
+//! wakes them: their values come back.
 
 use core::task::{Context, Poll};
 
 use crossbeam_utils::CachePadded;
 
 use super::error::{SendTimeoutError, TryRecvError, TrySendError};
-use crate::queue::{Busy, RingQueue};
+use crate::queue::RingQueue;
 use crate::sync::{AtomicUsize, Ordering};
 use crate::wait::{self, Until, WaitList, WaitPolicy, Waiter, CLOSED};
 
-/// What a blocking or async attempt does when its slot's other-side operation is in flight
-/// (a value being copied in or out, for a few nanoseconds).
-///
-/// Normal builds wait for it by spinning, as crossbeam-channel does (the spin yields after a
-/// few rounds, but ignores the call's deadline while the other side is mid-copy). That is what lets a
-/// notifier skip any fence: its condition write is the ticket CAS, a SeqCst RMW that a waiter's
-/// re-check sees (see `WaitList::has_waiters`), and a waiter that sees a ticket taken never
-/// parks on it. Under loom, spinning on another thread's progress makes the exploration
-/// unbounded, so loom builds park on an in-flight slot instead and the list's notifier pairs
-/// with a fence; that is the protocol the loom models check. Shuttle builds keep the normal
-/// protocol: shuttle's schedules are sampled, not enumerated, so a spin costs them only
-/// length, and every atomic is SeqCst under shuttle, which is what the fence-free argument
-/// needs; so the shuttle models check the protocol that normal builds run.
-const SPIN_ON_IN_FLIGHT: bool = !cfg!(lockgate_loom);
-
-/// Bit set in `disconnected` once the last sender is gone.
+/// Bit set in `disconnected` once no new value can come (every sender gone, or `close`).
 const SENDERS_GONE: usize = 1;
-/// Bit set in `disconnected` once the last receiver is gone.
+/// Bit set in `disconnected` once sends fail (every receiver gone, or `close`).
 const RECEIVERS_GONE: usize = 2;
+/// Bit set in `disconnected` once every receiver is gone: a send waiting for its turn will
+/// never get it. (`close` alone lets the sends it admitted land.)
+const NO_RECEIVERS: usize = 4;
 
 pub(super) struct Array<T> {
     queue: RingQueue<T>,
-    /// Senders waiting for room. Padded: every receive reads its waiter count, and its lock
-    /// word is written whenever senders park, which must not disturb the receivers' list.
+    /// Senders waiting for room (the forms that may give up). Padded: every hand-off reads
+    /// its waiter count, and its lock word is written whenever senders park, which must not
+    /// disturb the receivers' list.
     senders: CachePadded<WaitList<Option<T>>>,
     /// Receivers waiting for a value. Padded, likewise.
     receivers: CachePadded<WaitList<Option<T>>>,
-    /// `SENDERS_GONE | RECEIVERS_GONE` bits; only ever set. SeqCst (set and read) so that a
-    /// waiter's re-check after its registration fence cannot miss it.
+    /// `SENDERS_GONE | RECEIVERS_GONE | NO_RECEIVERS` bits; only ever set. SeqCst (set and
+    /// read) so that a waiter's re-check after its registration cannot miss it.
     disconnected: AtomicUsize,
     policy: WaitPolicy,
 }
@@ -63,87 +68,81 @@ impl<T> Array<T> {
     }
 
     pub(super) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        // With `spin == true` nothing is reported in flight.
-        self.send_once(value, true).map_err(|e| match e {
-            Busy::No(e) | Busy::InFlight(e) => e,
-        })
-    }
-
-    /// One send attempt. With `spin == false` (loom builds, see `SPIN_ON_IN_FLIGHT`) a slot
-    /// still being emptied by an in-flight receive is reported as `InFlight` rather than
-    /// waited for: the caller parks, and the receive notifies it when it is done.
-    fn send_once(&self, value: T, spin: bool) -> Result<(), Busy<TrySendError<T>>> {
         if self.gone(RECEIVERS_GONE) {
-            return Err(Busy::No(TrySendError::Disconnected(value)));
+            return Err(TrySendError::Disconnected(value));
         }
-        match self.queue.push_inner(value, spin) {
+        match self.queue.push(value) {
             Ok(()) => {
                 self.receivers.notify_one();
                 Ok(())
             }
-            // A closed ring refuses pushes as if full; `close` marks the ring before it sets
+            // A closed ring refuses pushes as if full; `close` cuts the ring before it sets
             // the bits, so a push refused that way may not see the bits yet.
-            Err(Busy::No(v)) if self.queue.is_closed() => {
-                Err(Busy::No(TrySendError::Disconnected(v)))
-            }
-            Err(Busy::No(v)) => Err(Busy::No(TrySendError::Full(v))),
-            Err(Busy::InFlight(v)) => Err(Busy::InFlight(TrySendError::Full(v))),
+            Err(v) if self.queue.is_closed() => Err(TrySendError::Disconnected(v)),
+            Err(v) => Err(TrySendError::Full(v)),
         }
     }
 
     pub(super) fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.recv_once(true).map_err(|e| match e {
-            Busy::No(e) | Busy::InFlight(e) => e,
-        })
+        if let Some(v) = self.queue.pop() {
+            self.senders.notify_one();
+            return Ok(v);
+        }
+        // After the cut, the end comes once every ticket below it is taken; until then a
+        // value below the cut is still on its way (its send took its ticket in time).
+        if self.queue.drained_to_cut() {
+            Err(TryRecvError::Disconnected)
+        } else {
+            Err(TryRecvError::Empty)
+        }
     }
 
-    /// One receive attempt; `spin` as in `send_once`.
-    fn recv_once(&self, spin: bool) -> Result<T, Busy<TryRecvError>> {
-        match self.queue.pop_inner(spin) {
-            Ok(v) => {
-                self.senders.notify_one();
-                return Ok(v);
-            }
-            Err(Busy::InFlight(())) => return Err(Busy::InFlight(TryRecvError::Empty)),
-            Err(Busy::No(())) => {}
+    /// The plain send: a `fetch_add` ticket and a turn wait (see the module docs).
+    fn send_ticket(&self, value: T) -> Result<(), T> {
+        if self.gone(RECEIVERS_GONE) {
+            return Err(value);
         }
-        if !self.gone(SENDERS_GONE) {
-            return Err(Busy::No(TryRecvError::Empty));
-        }
-        // Every push happened before the last sender left, which happened before we saw the
-        // bit, and no push is in flight any more: one more pop sees anything that is left.
-        // After a `close` pushes may still be in flight, but only ones that took their ticket
-        // before the ring's closed mark, which precedes the bit: this pop waits for them.
-        match self.queue.pop() {
-            Some(v) => Ok(v),
-            None => Err(Busy::No(TryRecvError::Disconnected)),
-        }
+        self.queue
+            .push_ticket(value, self.policy, || self.gone(NO_RECEIVERS))?;
+        self.receivers.notify_one();
+        Ok(())
+    }
+
+    /// The plain receive; `Err` once the ring is drained to its cut.
+    fn recv_ticket(&self) -> Result<T, ()> {
+        let v = self.queue.pop_ticket(self.policy, || false).ok_or(())?;
+        self.senders.notify_one();
+        Ok(v)
     }
 
     /// One attempt of a send, in the shape `wait_blocking` and `poll_wait` want: `Some` when
     /// done, `None` (value back in `slot`) when the caller must wait.
     pub(super) fn attempt_send(&self, slot: &mut Option<T>) -> Option<Result<(), T>> {
         let value = slot.take().expect("send attempted twice");
-        match self.send_once(value, SPIN_ON_IN_FLIGHT) {
+        match self.try_send(value) {
             Ok(()) => Some(Ok(())),
-            Err(Busy::No(TrySendError::Disconnected(v))) => Some(Err(v)),
-            Err(Busy::No(TrySendError::Full(v)) | Busy::InFlight(TrySendError::Full(v))) => {
+            Err(TrySendError::Disconnected(v)) => Some(Err(v)),
+            Err(TrySendError::Full(v)) => {
                 *slot = Some(v);
                 None
             }
-            Err(Busy::InFlight(TrySendError::Disconnected(v))) => Some(Err(v)),
         }
     }
 
     pub(super) fn attempt_recv(&self) -> Option<Result<T, ()>> {
-        match self.recv_once(SPIN_ON_IN_FLIGHT) {
+        match self.try_recv() {
             Ok(v) => Some(Ok(v)),
-            Err(Busy::No(TryRecvError::Disconnected)) => Some(Err(())),
-            Err(_) => None,
+            Err(TryRecvError::Disconnected) => Some(Err(())),
+            Err(TryRecvError::Empty) => None,
         }
     }
 
     pub(super) fn send(&self, value: T, until: Until<'_>) -> Result<(), SendTimeoutError<T>> {
+        if until.is_forever() {
+            return self
+                .send_ticket(value)
+                .map_err(SendTimeoutError::Disconnected);
+        }
         let mut slot = Some(value);
         match wait::wait_blocking(&self.senders, self.policy, until, || {
             self.attempt_send(&mut slot)
@@ -157,6 +156,9 @@ impl<T> Array<T> {
     }
 
     pub(super) fn recv(&self, until: Until<'_>) -> Option<Result<T, ()>> {
+        if until.is_forever() {
+            return Some(self.recv_ticket());
+        }
         wait::wait_blocking(&self.receivers, self.policy, until, || self.attempt_recv())
     }
 
@@ -200,20 +202,29 @@ impl<T> Array<T> {
         &self.receivers
     }
 
+    /// The last sender is gone: the ring is cut where its tickets stand (every send has
+    /// finished), so receivers drain and then see the end; sleeping ticket holders past the
+    /// cut are woken by the cut itself.
     pub(super) fn disconnect_senders(&self) {
+        self.queue.close();
         self.disconnected.fetch_or(SENDERS_GONE, Ordering::SeqCst);
         self.receivers.notify_all(CLOSED);
     }
 
+    /// The last receiver is gone: sends fail from now on, and sends waiting for their turn
+    /// (which no receiver will give them) are woken to fail, after the SeqCst bit they
+    /// re-check (the pairing of `Turn::poke`).
     pub(super) fn disconnect_receivers(&self) {
-        self.disconnected.fetch_or(RECEIVERS_GONE, Ordering::SeqCst);
+        self.disconnected
+            .fetch_or(RECEIVERS_GONE | NO_RECEIVERS, Ordering::SeqCst);
+        self.queue.wake_sleepers();
         self.senders.notify_all(CLOSED);
     }
 
     /// Go's `close(ch)`: sends fail from now on, receivers drain what is queued, then see the
-    /// end. Safe against sends in flight on other handles: the ring's closed mark decides which
-    /// pushes came first (those land, and a receive waits for them), and every later push
-    /// fails. Only then are the bits set that receivers read (see `recv_once`).
+    /// end. Safe against sends in flight on other handles: the ring's cut decides which
+    /// tickets came first (those land, and a receive waits for them), and every later send
+    /// fails.
     pub(super) fn close(&self) {
         self.queue.close();
         self.disconnected

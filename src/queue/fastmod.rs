@@ -6,6 +6,11 @@
 //! remainder ("Faster Remainder by Direct Computation", 2019) does it with three multiplies:
 //! with `m = ceil(2^128 / d)`, `a % d` is the high 64 bits of the 192-bit product
 //! `(m * a mod 2^128) * d`, exactly, for every 64-bit `a`.
+//!
+//! The quotient follows from the remainder without a divide either: `a - a % d` is a multiple
+//! of `d = 2^k * o` (`o` odd), so shifting out `2^k` and multiplying by the inverse of `o`
+//! modulo 2^64 divides it exactly (Granlund and Montgomery, "Division by Invariant Integers
+//! using Multiplication", 1994, section 9).
 
 /// A precomputed divisor for fast `a % d`.
 #[derive(Debug, Clone, Copy)]
@@ -14,6 +19,10 @@ pub(crate) struct FastMod {
     /// `ceil(2^128 / d)` (wrapping to 0 when `d == 1`, which the mask path handles), or 0 when
     /// `d` is a power of two.
     m: u128,
+    /// `d = 2^shift * odd`.
+    shift: u32,
+    /// The inverse of `odd` modulo 2^64.
+    inv: u64,
 }
 
 impl FastMod {
@@ -26,7 +35,23 @@ impl FastMod {
         } else {
             u128::MAX / u128::from(d) + 1
         };
-        FastMod { d, m }
+        let shift = d.trailing_zeros();
+        let odd = d >> shift;
+        // Newton's iteration doubles the correct low bits each step: `odd * odd == 1 mod 8`
+        // gives 3 of them to start, five steps give 96 >= 64.
+        let mut inv = odd;
+        for _ in 0..5 {
+            inv = inv.wrapping_mul(2u64.wrapping_sub(odd.wrapping_mul(inv)));
+        }
+        debug_assert_eq!(odd.wrapping_mul(inv), 1);
+        FastMod { d, m, shift, inv }
+    }
+
+    /// `(a / d, a % d)`.
+    #[inline(always)]
+    pub(crate) fn div_rem(&self, a: u64) -> (u64, u64) {
+        let r = self.rem(a);
+        (((a - r) >> self.shift).wrapping_mul(self.inv), r)
     }
 
     /// `a % d`.
@@ -62,6 +87,9 @@ mod tests {
             1024,
             1025,
             65_537,
+            12,
+            96,
+            (1 << 40) - 1024,
             (1 << 40) - 3,
         ];
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
@@ -69,12 +97,14 @@ mod tests {
             let f = FastMod::new(d);
             for a in (0..5000u64).chain([u64::MAX, u64::MAX - 1, 1 << 63, (1 << 63) - 1]) {
                 assert_eq!(f.rem(a), a % d, "{a} % {d}");
+                assert_eq!(f.div_rem(a), (a / d, a % d), "{a} / {d}");
             }
             for _ in 0..100_000 {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
                 assert_eq!(f.rem(x), x % d, "{x} % {d}");
+                assert_eq!(f.div_rem(x).0, x / d, "{x} / {d}");
             }
         }
     }

@@ -27,7 +27,6 @@ mod ring;
 mod scq;
 mod segmented;
 
-pub(crate) use ring::Busy;
 pub use ring::RingQueue;
 pub use scq::ScqQueue;
 pub(crate) use segmented::{ListQueue, PopError};

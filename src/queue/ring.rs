@@ -1,43 +1,52 @@
-//! [`RingQueue`]: a bounded lock-free MPMC ring of sequenced slots.
+//! [`RingQueue`]: a bounded lock-free MPMC ring of slots that each carry a turn.
 //!
 //! # Algorithm
 //!
-//! Dmitry Vyukov's bounded MPMC queue, in the ticket/turn formulation of Folly's `MPMCQueue`
-//! and Erik Rigtorp's `MPMCQueue`: producers take tickets from `tail`, consumers from `head`;
-//! ticket `t` owns slot `t % capacity`, and each slot carries a sequence number that says whose
-//! turn it is:
+//! Dmitry Vyukov's bounded MPMC queue, in the ticket/turn formulation of Folly's `MPMCQueue`:
+//! producers take tickets from `tail`, consumers from `head`; ticket `t` owns slot
+//! `t mod capacity` in lap `t / capacity`, and each slot carries a [`Turn`] word that says
+//! whose turn it is:
 //!
 //! ```text
-//!   seq == 2t       slot empty, its producer is ticket t
-//!   seq == 2t + 1   slot full, its consumer is ticket t
-//!   consumer t done -> seq = 2(t + capacity), the producer of the next lap
+//!   turn == 2 lap        slot empty, its producer is the ticket of that lap
+//!   turn == 2 lap + 1    slot full, its consumer is the ticket of that lap
+//!   consumer done  ->    turn == 2 (lap + 1), the producer of the next lap
 //! ```
 //!
-//! A producer reads `tail`, checks its slot's turn, and claims the ticket with one CAS; then
-//! it writes the value and hands the turn on with one Release store. Consumers mirror it. So an
-//! uncontended operation costs one CAS and one store, and each slot's line moves between a
-//! producer and a consumer once per value. Tickets are plain 64-bit counters (they would need
-//! centuries to wrap), so a slot index is a remainder, computed without a divide
-//! ([`FastMod`]).
+//! So every hand-off moves a slot's turn on by one, with one `fetch_add` ([`Turn::complete`]),
+//! and a thread that waits for a turn can sleep on the word itself (`wait/turn.rs`).
 //!
-//! Full and empty are decided from the slot itself: a producer whose slot still holds the
-//! previous lap's value looks at `head` once to tell "full" (the value's consumer has not come)
-//! from "a consumer is copying it out right now" (wait a moment). Only then is the other side's
-//! counter read, so a steady stream touches one shared counter per side.
+//! Two ways to take a ticket:
+//!
+//! - `push`/`pop` (and the `try_*` of the channel) check the slot's turn first and claim the
+//!   ticket with a CAS only when it has come. Full and empty are decided from the slot: a
+//!   producer whose slot is not free re-reads `tail`, and reports full if no other producer
+//!   moved it (Folly's rule), so a failing operation reads its own side's counter, never the
+//!   other side's. (In the instant a consumer is copying the oldest value out, a `push`
+//!   reports full, as Folly's and Vyukov's queues do.) A failed CAS backs off before retrying.
+//! - `push_wait`/`pop_wait` (and the channel's plain `send`/`recv`) take a ticket with one
+//!   `fetch_add`, which never fails however many threads contend, and then wait for their
+//!   slot's turn (see `ring/wait.rs`).
+//!
+//! Consecutive tickets are spread over different cache lines: ticket `t`'s slot is
+//! `(t mod capacity) * stride mod capacity`, for a stride of at least one line's worth of
+//! slots that is coprime with the capacity (Folly's `MPMCQueue` spreads its slots the same
+//! way), so threads working on neighbouring tickets do not share a line.
 //!
 //! `force_push` on a full ring takes the oldest value's consumer ticket and then the producer
 //! ticket of the same slot, which no one else can take while that value is in it, and swaps
-//! the values in place: evict, then insert, with no other producer able to slip in between
-//! (as with crossbeam's `force_push`, a `len` or `pop` in that instant sees one value fewer).
+//! the values in place: evict, then insert, with no other producer able to slip in between.
 //!
 //! # Memory ordering
 //!
-//! The `seq` store that hands a slot on is Release and the load that checks a turn is Acquire:
-//! a value written before `seq = 2t + 1` is visible to the consumer that sees it, and a value
-//! read out before `seq = 2(t + capacity)` is gone before the next producer writes. The ticket
-//! CAS only arbitrates between threads of the same side and publishes nothing, but it is SeqCst
-//! so that the full/empty checks (which read the other side's counter after a failed turn
-//! check) see a counter no older than the turn they just read.
+//! A turn is handed on with a SeqCst `fetch_add` and checked with an Acquire load: a value
+//! written before the turn becomes odd is visible to the consumer that sees it, and a value
+//! read out before the next even turn is gone before the next lap's producer writes. The
+//! ticket operations only arbitrate between threads of one side and publish nothing; they are
+//! SeqCst so that the channel's wait lists can pair their waiter counts with them and with the
+//! turn hand-offs (see `WaitList::has_waiters`).
+
+mod wait;
 
 use core::fmt;
 use core::mem::MaybeUninit;
@@ -46,36 +55,36 @@ use crossbeam_utils::CachePadded;
 
 use super::fastmod::FastMod;
 use crate::sync::{AtomicU64, Ordering, UnsafeCell};
+use crate::wait::turn::{distance, is_odd, SpinCutoff, Turn};
 use crate::wait::Backoff;
 
 /// The top bit of `tail`: set by `close`, after which no push succeeds. Tickets stay far
 /// below it (2^63 pushes would take centuries).
 const CLOSED: u64 = 1 << 63;
 
-/// Why a non-spinning operation did not complete (crate-internal, for the channel).
-#[derive(Debug)]
-pub(crate) enum Busy<T> {
-    /// Full (push) or empty (pop): nothing is in flight that would change that.
-    No(T),
-    /// The slot's previous owner on the other side looked busy (a value being copied in or
-    /// out), or the `seq` read was stale. Only loom builds of the channel act on this (they park
-    /// and rely on the fence pairing); normal builds spin instead.
-    InFlight(T),
-}
+/// `close_at` before any close: no ticket is cut off.
+const OPEN: u64 = u64::MAX;
 
-/// One slot: a turn number and room for one value.
+/// The bytes a line holds, for the stride.
+const LINE: usize = 64;
+
+/// One slot: a turn and room for one value.
 struct Slot<T> {
-    /// `2t` while empty for producer ticket `t`; `2t + 1` while holding ticket `t`'s value.
-    seq: AtomicU64,
-    /// Initialized exactly while `seq` is odd, or while the ticket holder is writing it or
-    /// reading it out (it owns the slot between its ticket CAS and its `seq` store).
+    /// `2 lap` while empty for that lap's producer; `2 lap + 1` while holding its value.
+    turn: Turn,
+    /// Initialized exactly while the turn is odd, or while the ticket holder is writing it or
+    /// reading it out (it owns the slot from taking its ticket and seeing its turn, until it
+    /// completes the turn).
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
 /// A bounded, lock-free multi-producer multi-consumer queue.
 ///
 /// `push` and `pop` never block and never allocate: the queue allocates once, in
-/// [`RingQueue::new`]. See the module docs for the algorithm.
+/// [`RingQueue::new`]. [`push_wait`](RingQueue::push_wait) and
+/// [`pop_wait`](RingQueue::pop_wait) block until they can complete, taking their place in
+/// line with one `fetch_add` and sleeping on their slot, not on a lock. See the module docs
+/// for the algorithm.
 ///
 /// # Examples
 ///
@@ -92,24 +101,53 @@ struct Slot<T> {
 /// assert_eq!(q.pop(), None);
 /// ```
 pub struct RingQueue<T> {
-    /// The next consumer ticket. Only grows; never passes `tail`.
+    /// The next consumer ticket. Only grows. Passes `tail` when waiting consumers hold
+    /// tickets for values not yet pushed (`pop_wait`), or burnt tickets after a close.
     head: CachePadded<AtomicU64>,
     /// The next producer ticket, plus the [`CLOSED`] bit once `close` has run. The ticket only
-    /// grows and is never more than `capacity` ahead of `head`; the bit, once set, stays, and
-    /// makes every later ticket CAS fail (the value it compares against has changed).
+    /// grows; it is never more than `capacity` ahead of `head` through `push`, while
+    /// `push_wait` tickets may queue beyond (each waits for its slot's turn). The bit, once
+    /// set, stays, and makes every later ticket CAS fail and every `fetch_add` ticket void.
     tail: CachePadded<AtomicU64>,
-    /// `capacity` slots; slot `i` serves tickets `i, i + capacity, i + 2 capacity, ...`.
+    /// The producer ticket at which `close` cut the stream ([`OPEN`] before): tickets below
+    /// it land, the rest fail. Written once, after the bit, before waiters are woken.
+    close_at: AtomicU64,
+    /// The spin phase of turn waits, learnt.
+    spin: SpinCutoff,
+    /// `capacity` slots; ticket `t` uses slot `index(t)`.
     slots: Box<[Slot<T>]>,
-    /// `ticket % capacity`.
-    index: FastMod,
+    /// `ticket / capacity` and `ticket % capacity`.
+    laps: FastMod,
+    /// Slots between consecutive tickets (coprime with the capacity).
+    stride: u64,
 }
 
 // SAFETY: values move between threads through the queue, so `T: Send` is required and
 // enough; no `&T` is ever shared between threads.
 unsafe impl<T: Send> Send for RingQueue<T> {}
 // SAFETY: as above; each slot's value is touched only by the one thread whose ticket owns it
-// (the `seq` protocol on `Slot::value`).
+// (the turn protocol on `Slot::value`).
 unsafe impl<T: Send> Sync for RingQueue<T> {}
+
+/// The side of a turn, for the sleepers' mask.
+const PRODUCER: u64 = 0;
+const CONSUMER: u64 = 1;
+
+/// The smallest stride of at least `min` that is coprime with `n`.
+fn stride_for(n: u64, min: u64) -> u64 {
+    fn gcd(mut a: u64, mut b: u64) -> u64 {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    }
+    if n <= min {
+        return 1;
+    }
+    (min..)
+        .find(|&s| gcd(s, n) == 1)
+        .expect("a coprime stride exists")
+}
 
 impl<T> RingQueue<T> {
     /// The largest capacity [`RingQueue::new`] accepts: 2^40 slots.
@@ -123,16 +161,20 @@ impl<T> RingQueue<T> {
     /// failure aborts, as for `Vec`.
     pub fn new(capacity: usize) -> Self {
         super::check_capacity(capacity, "RingQueue");
+        let per_line = (LINE / core::mem::size_of::<Slot<T>>().max(1)).max(1) as u64;
         RingQueue {
             head: CachePadded::new(AtomicU64::new(0)),
             tail: CachePadded::new(AtomicU64::new(0)),
-            slots: (0..capacity as u64)
-                .map(|i| Slot {
-                    seq: AtomicU64::new(2 * i),
+            close_at: AtomicU64::new(OPEN),
+            spin: SpinCutoff::new(),
+            slots: (0..capacity)
+                .map(|_| Slot {
+                    turn: Turn::new(0),
                     value: UnsafeCell::new(MaybeUninit::uninit()),
                 })
                 .collect(),
-            index: FastMod::new(capacity as u64),
+            laps: FastMod::new(capacity as u64),
+            stride: stride_for(capacity as u64, per_line),
         }
     }
 
@@ -140,122 +182,116 @@ impl<T> RingQueue<T> {
         self.slots.len() as u64
     }
 
-    fn slot(&self, ticket: u64) -> &Slot<T> {
-        &self.slots[self.index.rem(ticket) as usize]
+    /// Ticket `t`'s slot, and its lap.
+    #[inline(always)]
+    fn slot(&self, t: u64) -> (&Slot<T>, u64) {
+        let (lap, i) = self.laps.div_rem(t);
+        // `i * stride < 2^40 * 2^6`: no overflow; a permutation of 0..cap since the stride is
+        // coprime with it.
+        let at = if self.stride == 1 {
+            i
+        } else {
+            self.laps.rem(i * self.stride)
+        };
+        (&self.slots[at as usize], lap)
     }
 
-    /// Claims producer ticket `t`, whose slot the caller saw empty for it (`seq == 2t`), and
-    /// publishes `value` there; on a lost race hands the value back with the current tail.
+    /// The sleepers' mask bit of `turn`: consecutive turns of a slot get different bits.
+    #[inline(always)]
+    fn mask(turn: u64) -> u32 {
+        1 << (turn & 31)
+    }
+
+    /// Writes `value` into ticket `t`'s slot (whose turn, `2 lap`, the caller holds) and
+    /// hands the slot to its consumer.
     #[inline]
-    fn claim_and_write(&self, t: u64, value: T) -> Result<(), (T, u64)> {
-        match self
-            .tail
-            .compare_exchange_weak(t, t + 1, Ordering::SeqCst, Ordering::SeqCst)
-        {
-            Ok(_) => {
-                let slot = self.slot(t);
-                // SAFETY: ticket `t` is ours and its slot is empty for it (the caller read
-                // `seq == 2t`, and only ticket `t`'s holder changes it from there).
-                slot.value.with_mut(|p| unsafe { (*p).write(value) });
-                // Release: the value is visible to the consumer that sees `2t + 1`.
-                slot.seq.store(2 * t + 1, Ordering::Release);
-                Ok(())
-            }
-            Err(now) => Err((value, now)),
-        }
+    fn write(&self, slot: &Slot<T>, lap: u64, value: T) {
+        // SAFETY: the caller holds producer ticket `t` and saw its turn: the slot is empty
+        // and no other thread touches it until the turn moves on (the invariant on `value`).
+        slot.value.with_mut(|p| unsafe { (*p).write(value) });
+        slot.turn
+            .complete(2 * lap, 2 * lap + 1, Self::mask(2 * lap + CONSUMER));
     }
 
-    /// Appends `value`, or hands it back if the queue is full. Never allocates.
+    /// Reads the value out of ticket `h`'s slot (whose turn, `2 lap + 1`, the caller holds)
+    /// and hands the slot to the next lap's producer.
+    #[inline]
+    fn read(&self, slot: &Slot<T>, lap: u64) -> T {
+        // SAFETY: the caller holds consumer ticket `h` and saw its turn: the slot holds
+        // ticket `h`'s value and no other thread touches it until the turn moves on. Reading
+        // moves it out exactly once.
+        let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
+        slot.turn
+            .complete(2 * lap + 1, 2 * lap + 2, Self::mask(2 * lap + 2 + PRODUCER));
+        value
+    }
+
+    /// Appends `value`, or hands it back if the queue is full (or closed, for the channel,
+    /// which tells the two apart with [`RingQueue::is_closed`]). Never allocates, never blocks.
     pub fn push(&self, value: T) -> Result<(), T> {
-        self.push_inner(value, true).map_err(|e| match e {
-            Busy::No(v) | Busy::InFlight(v) => v,
-        })
-    }
-
-    /// `push`, except that when the slot is still being emptied by an in-flight `pop`
-    /// it reports `InFlight` instead of waiting (`spin == false`).
-    pub(crate) fn push_inner(&self, mut value: T, spin: bool) -> Result<(), Busy<T>> {
         let mut backoff = Backoff::new();
         let mut t = self.tail.load(Ordering::SeqCst);
         loop {
             if t & CLOSED != 0 {
-                return Err(Busy::No(value)); // closed: the caller asks `is_closed` to tell why
+                return Err(value);
             }
-            let slot = self.slot(t);
-            // Acquire pairs with the Release `seq` store of the consumer that emptied the slot.
-            let seq = slot.seq.load(Ordering::Acquire);
-            if seq == 2 * t {
-                match self.claim_and_write(t, value) {
-                    Ok(()) => return Ok(()),
-                    Err((back, now)) => {
-                        value = back;
+            let (slot, lap) = self.slot(t);
+            // SeqCst (Acquire would do for the value): the channel's waiters re-check with
+            // this load in the SeqCst pairing of their wait list.
+            let d = distance(slot.turn.load(Ordering::SeqCst), 2 * lap);
+            if d == 0 {
+                match self
+                    .tail
+                    .compare_exchange_weak(t, t + 1, Ordering::SeqCst, Ordering::SeqCst)
+                {
+                    Ok(_) => {
+                        self.write(slot, lap, value);
+                        return Ok(());
+                    }
+                    Err(now) => {
                         t = now;
                         backoff.spin();
                     }
                 }
-            } else if seq < 2 * t {
-                // The slot still holds the previous lap's value (ticket t - capacity). Full,
-                // unless its consumer has already taken the ticket and is copying it out.
-                if self.head.load(Ordering::SeqCst) + self.cap() <= t {
-                    return Err(Busy::No(value));
-                }
-                if !spin {
-                    return Err(Busy::InFlight(value));
-                }
-                backoff.snooze();
-                t = self.tail.load(Ordering::SeqCst);
             } else {
-                // Another producer took ticket `t` already: catch up.
-                t = self.tail.load(Ordering::SeqCst);
+                // Not free for `t`: the previous lap's value is still in (or being read out),
+                // or another producer took `t`. Full if nobody moved the tail meanwhile.
+                let now = self.tail.load(Ordering::SeqCst);
+                if d > 0 && now == t {
+                    return Err(value);
+                }
+                t = now;
             }
         }
     }
 
-    /// Removes the oldest value. Never allocates.
+    /// Removes the oldest value. Never allocates, never blocks.
     pub fn pop(&self) -> Option<T> {
-        self.pop_inner(true).ok()
-    }
-
-    /// `pop`, except that when the value's `push` is still in flight it reports `InFlight`
-    /// instead of waiting (`spin == false`).
-    pub(crate) fn pop_inner(&self, spin: bool) -> Result<T, Busy<()>> {
         let mut backoff = Backoff::new();
         let mut h = self.head.load(Ordering::SeqCst);
         loop {
-            let slot = self.slot(h);
-            // Acquire pairs with the producer's Release `seq` store.
-            let seq = slot.seq.load(Ordering::Acquire);
-            if seq == 2 * h + 1 {
+            let (slot, lap) = self.slot(h);
+            // SeqCst as in `push`.
+            let d = distance(slot.turn.load(Ordering::SeqCst), 2 * lap + 1);
+            if d == 0 {
                 match self
                     .head
                     .compare_exchange_weak(h, h + 1, Ordering::SeqCst, Ordering::SeqCst)
                 {
-                    Ok(_) => {
-                        // SAFETY: ticket `h` is ours and the slot holds its value; reading it
-                        // moves it out exactly once.
-                        let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
-                        // Release: the read is done before the next lap's producer writes.
-                        slot.seq.store(2 * (h + self.cap()), Ordering::Release);
-                        return Ok(value);
-                    }
+                    Ok(_) => return Some(self.read(slot, lap)),
                     Err(now) => {
                         h = now;
                         backoff.spin();
                     }
                 }
-            } else if seq < 2 * h + 1 {
-                // No value for ticket `h` yet. Empty, unless its producer has taken the ticket
-                // and is writing right now.
-                if self.tail.load(Ordering::SeqCst) & !CLOSED <= h {
-                    return Err(Busy::No(()));
-                }
-                if !spin {
-                    return Err(Busy::InFlight(()));
-                }
-                backoff.snooze();
-                h = self.head.load(Ordering::SeqCst);
             } else {
-                h = self.head.load(Ordering::SeqCst);
+                // No value for `h` yet (or its producer is writing it), or another consumer
+                // took `h`. Empty if nobody moved the head meanwhile.
+                let now = self.head.load(Ordering::SeqCst);
+                if d > 0 && now == h {
+                    return None;
+                }
+                h = now;
             }
         }
     }
@@ -272,12 +308,16 @@ impl<T> RingQueue<T> {
             let h = self.head.load(Ordering::SeqCst);
             let want = ((max - moved) as u64).min(self.cap());
             let mut k = 0;
-            // Acquire pairs with each producer's Release `seq` store.
-            while k < want && self.slot(h + k).seq.load(Ordering::Acquire) == 2 * (h + k) + 1 {
+            while k < want {
+                let (slot, lap) = self.slot(h + k);
+                // Acquire: pairs with each producer's turn hand-off.
+                if distance(slot.turn.load(Ordering::Acquire), 2 * lap + 1) != 0 {
+                    break;
+                }
                 k += 1;
             }
             if k == 0 {
-                // Nothing ready at `h`: the single pop decides empty versus in flight.
+                // Nothing ready at `h`: the single pop decides.
                 match self.pop() {
                     Some(v) => {
                         out.extend(Some(v));
@@ -294,8 +334,8 @@ impl<T> RingQueue<T> {
             {
                 continue;
             }
-            // Tickets h..h+k are ours and their slots were full before the CAS; no producer
-            // can touch a full slot, so they still are.
+            // Tickets h..h+k are ours and their slots held their values before the CAS; no
+            // producer touches a full slot, so they still do.
             let mut claimed = Claimed {
                 q: self,
                 next: h,
@@ -315,23 +355,35 @@ impl<T> RingQueue<T> {
     /// `force_push` takes that value's consumer ticket and then the slot's producer ticket and
     /// swaps the values in place: no other producer can take the freed room in between. Like
     /// `push`, it waits for an operation of the other side that is mid-copy on its slot.
-    pub fn force_push(&self, mut value: T) -> Option<T> {
+    /// Never use it on a queue that [`push_wait`](RingQueue::push_wait) or
+    /// [`pop_wait`](RingQueue::pop_wait) also use: their tickets may be taken ahead of the
+    /// ring's contents, which `force_push` cannot evict.
+    pub fn force_push(&self, value: T) -> Option<T> {
         let mut backoff = Backoff::new();
         let mut t = self.tail.load(Ordering::SeqCst);
         debug_assert!(t & CLOSED == 0, "force_push on a closed RingQueue");
         loop {
-            let slot = self.slot(t);
-            let seq = slot.seq.load(Ordering::Acquire);
-            if seq == 2 * t {
-                match self.claim_and_write(t, value) {
-                    Ok(()) => return None,
-                    Err((back, now)) => {
-                        value = back;
+            let (slot, lap) = self.slot(t);
+            let d = distance(slot.turn.load(Ordering::Acquire), 2 * lap);
+            if d == 0 {
+                match self
+                    .tail
+                    .compare_exchange_weak(t, t + 1, Ordering::SeqCst, Ordering::SeqCst)
+                {
+                    Ok(_) => {
+                        self.write(slot, lap, value);
+                        return None;
+                    }
+                    Err(now) => {
                         t = now;
+                        backoff.spin();
+                        continue;
                     }
                 }
-            } else if t >= self.cap() && seq == 2 * (t - self.cap()) + 1 {
-                // Full at `t` if no consumer has taken the old value's ticket yet: take it.
+            }
+            if d == 1 && lap > 0 {
+                // The slot holds the previous lap's value, ticket `t - capacity`. Full at
+                // `t` if no consumer has taken that ticket yet: take it.
                 let oldest = t - self.cap();
                 if self
                     .head
@@ -354,28 +406,42 @@ impl<T> RingQueue<T> {
                         (*p).write(value);
                         old
                     });
-                    // Release: our value is visible to consumer `t`.
-                    slot.seq.store(2 * t + 1, Ordering::Release);
+                    // Two turns at once: the old value's consumer's and our own producer's.
+                    let from = 2 * (lap - 1) + 1;
+                    slot.turn
+                        .complete(from, 2 * lap + 1, Self::mask(2 * lap + CONSUMER));
                     return Some(old);
                 }
-                backoff.snooze();
-                t = self.tail.load(Ordering::SeqCst);
-            } else {
-                backoff.snooze();
-                t = self.tail.load(Ordering::SeqCst);
             }
+            backoff.snooze();
+            t = self.tail.load(Ordering::SeqCst);
         }
     }
 
     /// Makes every later push fail (it returns its value as if the queue were full; callers
     /// tell the two apart with [`RingQueue::is_closed`]). A push that took its ticket before
-    /// this call still lands, and a pop still waits for it: every value whose push succeeded
-    /// can be popped. Crate-internal, for closing a channel; never combined with `force_push`.
+    /// this call still lands, and a pop waits for it: every value whose push succeeded can be
+    /// popped. Wakes every sleeping ticket holder, so that the ones past the cut see it.
+    /// Crate-internal, for closing a channel; never combined with `force_push`.
     ///
-    /// SeqCst RMW: ordered against every ticket CAS, which is how "pushed before the close"
-    /// is decided, and against the channel's later SeqCst disconnect bit that receivers read.
+    /// SeqCst RMW: ordered against every ticket operation, which is how "pushed before the
+    /// close" is decided. Its result is the cut, published in `close_at` (SeqCst, the stop
+    /// condition that sleeping consumers re-check, see `wait/turn.rs`) before the wake-ups.
     pub(crate) fn close(&self) {
-        self.tail.fetch_or(CLOSED, Ordering::SeqCst);
+        let prev = self.tail.fetch_or(CLOSED, Ordering::SeqCst);
+        if prev & CLOSED == 0 {
+            self.close_at.store(prev, Ordering::SeqCst);
+            self.wake_sleepers();
+        }
+    }
+
+    /// Breaks every sleeping ticket holder out of its sleep to re-check its stop condition,
+    /// which the caller has made true (SeqCst) first. One load per slot, and a wake-up per
+    /// slot that has sleepers.
+    pub(crate) fn wake_sleepers(&self) {
+        for slot in self.slots.iter() {
+            slot.turn.poke();
+        }
     }
 
     /// True once [`RingQueue::close`] has run.
@@ -383,12 +449,28 @@ impl<T> RingQueue<T> {
         self.tail.load(Ordering::SeqCst) & CLOSED != 0
     }
 
+    /// The producer ticket the close cut at: every pop of a ticket at or past it will find
+    /// nothing. `None` before the close (or while it is being published).
+    pub(crate) fn cut(&self) -> Option<u64> {
+        let c = self.close_at.load(Ordering::SeqCst);
+        (c != OPEN).then_some(c)
+    }
+
+    /// True once the ring is cut and every consumer ticket below the cut is taken: no pop
+    /// will find anything again.
+    pub(crate) fn drained_to_cut(&self) -> bool {
+        self.cut()
+            .is_some_and(|c| self.head.load(Ordering::SeqCst) >= c)
+    }
+
     /// The number of values in the queue (a consistent snapshot of the two tickets).
     pub fn len(&self) -> usize {
         loop {
-            let t = self.tail.load(Ordering::SeqCst) & !CLOSED;
+            let t = self.tail.load(Ordering::SeqCst);
             let h = self.head.load(Ordering::SeqCst);
-            if self.tail.load(Ordering::SeqCst) & !CLOSED == t {
+            if self.tail.load(Ordering::SeqCst) == t {
+                // After a close, tickets past the cut hold nothing.
+                let t = (t & !CLOSED).min(self.close_at.load(Ordering::SeqCst));
                 return t.saturating_sub(h).min(self.cap()) as usize;
             }
         }
@@ -423,15 +505,11 @@ impl<T> Claimed<'_, T> {
         if self.next == self.end {
             return None;
         }
-        let t = self.next;
+        let (slot, lap) = self.q.slot(self.next);
         self.next += 1;
-        let slot = self.q.slot(t);
-        // SAFETY: consumer ticket `t` is ours (claimed by the CAS in `pop_into`) and its slot
-        // holds ticket `t`'s value; reading moves it out exactly once.
-        let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
-        // Release: the read is done before the next lap's producer writes.
-        slot.seq.store(2 * (t + self.q.cap()), Ordering::Release);
-        Some(value)
+        // Consumer ticket `next` is ours (claimed by the CAS in `pop_into`) and its slot
+        // holds its value.
+        Some(self.q.read(slot, lap))
     }
 }
 
@@ -443,8 +521,15 @@ impl<T> Drop for Claimed<'_, T> {
 
 impl<T> Drop for RingQueue<T> {
     fn drop(&mut self) {
-        // `&mut self`: nothing is in flight, so `pop` sees every value exactly once.
-        while self.pop().is_some() {}
+        // `&mut self`: nothing is in flight, so a slot holds a value exactly when its turn is
+        // odd (a ticket abandoned after a close or a disconnection left its slot as it was).
+        for slot in self.slots.iter_mut() {
+            if is_odd(slot.turn.load(Ordering::Relaxed)) {
+                // SAFETY: an odd turn means the slot holds a value nobody read (the
+                // invariant on `Slot::value`), and `&mut self` excludes every other access.
+                slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+            }
+        }
     }
 }
 

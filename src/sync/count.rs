@@ -389,6 +389,10 @@ macro_rules! counted_int {
                 }
             }
             counted_ops!($t);
+            /// The std atomic's address (the futex call needs the word itself).
+            pub(crate) fn as_ptr(&self) -> *mut $t {
+                self.v.as_ptr()
+            }
             #[track_caller]
             pub(crate) fn fetch_update(
                 &self,
@@ -434,6 +438,7 @@ macro_rules! counted_arith {
 }
 
 counted_int!(AtomicUsize, std::sync::atomic::AtomicUsize, usize);
+counted_int!(AtomicU32, std::sync::atomic::AtomicU32, u32);
 counted_int!(AtomicU64, std::sync::atomic::AtomicU64, u64);
 counted_int!(AtomicI64, std::sync::atomic::AtomicI64, i64);
 counted_int!(AtomicBool, std::sync::atomic::AtomicBool, bool);
@@ -446,6 +451,7 @@ counted_arith!(
     fetch_and,
     fetch_max
 );
+counted_arith!(AtomicU32, u32, fetch_add, fetch_sub, fetch_or, fetch_and, fetch_xor);
 counted_arith!(AtomicU64, u64, fetch_add, fetch_sub, fetch_or, fetch_and, fetch_max);
 counted_arith!(AtomicI64, i64, fetch_add, fetch_sub, fetch_or, fetch_and, fetch_max);
 counted_arith!(AtomicBool, bool, fetch_or, fetch_and);

@@ -151,8 +151,18 @@ impl Watch {
     /// park reports the wait as blocked first. Without the wall clock: under the model
     /// checkers the delay passes whenever the park times out.
     pub(crate) fn park_until(&mut self, deadline: Option<Instant>) -> bool {
+        self.park_with(deadline, sync::park_until)
+    }
+
+    /// [`Watch::park_until`] with another way to sleep: `park(deadline)` sleeps until woken or
+    /// `deadline` and says whether the deadline passed (a futex wait, for the turn wait).
+    pub(crate) fn park_with(
+        &mut self,
+        deadline: Option<Instant>,
+        mut park: impl FnMut(Option<Instant>) -> bool,
+    ) -> bool {
         let Some(hook) = self.hook else {
-            return sync::park_until(deadline);
+            return park(deadline);
         };
         match self.phase {
             Phase::Fresh => {
@@ -160,29 +170,29 @@ impl Watch {
                 match at {
                     Some(at) if deadline.map_or(true, |d| at < d) => {
                         self.phase = Phase::Delaying(at);
-                        self.delay(at)
+                        self.delay(at, park)
                     }
                     // The wait ends before the delay would: a plain park.
                     _ => {
                         self.phase = Phase::Reported(false);
-                        sync::park_until(deadline)
+                        park(deadline)
                     }
                 }
             }
-            Phase::Delaying(at) => self.delay(at),
+            Phase::Delaying(at) => self.delay(at, park),
             Phase::Due => {
                 // The pool takes locks here while this thread may still get a late unpark.
                 let _y = sync::YieldingLocks::enter();
                 self.phase = Phase::Reported(hook.blocked());
-                sync::park_until(deadline)
+                park(deadline)
             }
-            Phase::Reported(_) => sync::park_until(deadline),
+            Phase::Reported(_) => park(deadline),
         }
     }
 
     /// One park of the delay phase: always "not passed" (the delay ends before the deadline).
-    fn delay(&mut self, at: Instant) -> bool {
-        if sync::park_until(Some(at)) {
+    fn delay(&mut self, at: Instant, mut park: impl FnMut(Option<Instant>) -> bool) -> bool {
+        if park(Some(at)) {
             self.phase = Phase::Due;
         }
         false

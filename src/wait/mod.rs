@@ -36,6 +36,7 @@ mod node;
 pub(crate) mod pause;
 pub(crate) mod select;
 pub(crate) mod timer;
+pub(crate) mod turn;
 mod until;
 mod wait_list;
 

@@ -62,6 +62,12 @@ impl<'a> Until<'a> {
         cancel: None,
     };
 
+    /// True for [`Until::FOREVER`]: no deadline and nothing that cancels.
+    #[inline]
+    pub(crate) fn is_forever(&self) -> bool {
+        self.deadline.is_none() && self.cancel.is_none()
+    }
+
     /// True once the deadline has passed or the source has fired: the wait should give up.
     #[inline]
     pub(crate) fn passed(&self) -> bool {
