@@ -139,6 +139,11 @@ impl Turn {
     /// caller has made its stop condition true with a SeqCst write first (see the module
     /// docs); this load is the other half of that pairing.
     pub(crate) fn poke(&self) {
+        // Loom does not order a SeqCst store before a SeqCst load of another location (the
+        // store-buffering outcome); the fence pairs with the one after registering in
+        // `sleep`, as `WaitList::has_waiters` does. Normal and shuttle builds need none.
+        #[cfg(lockgate_loom)]
+        sync::full_fence();
         if self.state.load(Ordering::SeqCst) & SLEEPERS != 0 {
             self.state.fetch_xor(POKE, Ordering::SeqCst);
             futex::wake(&self.state, futex::ALL);
@@ -254,7 +259,10 @@ impl Turn {
             } else {
                 state
             };
-            // SeqCst, after the registration: pairs with the stopper's write and `poke`.
+            // SeqCst, after the registration: pairs with the stopper's write and `poke`
+            // (under loom with a fence, see `poke`).
+            #[cfg(lockgate_loom)]
+            sync::full_fence();
             if stop() {
                 self.leave(registered);
                 return Err(Stopped::Stop);
