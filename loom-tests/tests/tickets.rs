@@ -44,7 +44,9 @@ fn ring_timed_push_vs_ticket_pop() {
         q.push(1u32).unwrap();
         let q2 = q.clone();
         let p = thread::spawn(move || q2.push_wait_timeout(2, Duration::from_secs(1)));
-        assert_eq!(q.pop_wait(), 1);
+        let q3 = q.clone();
+        let c = thread::spawn(move || q3.pop_wait());
+        assert_eq!(c.join().unwrap(), 1);
         match p.join().unwrap() {
             Ok(()) => assert_eq!(q.pop(), Some(2)),
             Err(v) => {
@@ -62,7 +64,9 @@ fn ring_timed_pop_vs_ticket_push() {
         let q = Arc::new(RingQueue::new(1));
         let q2 = q.clone();
         let c = thread::spawn(move || q2.pop_wait_timeout(Duration::from_secs(1)));
-        q.push_wait(5u32);
+        let q3 = q.clone();
+        let p = thread::spawn(move || q3.push_wait(5u32));
+        p.join().unwrap();
         match c.join().unwrap() {
             Some(v) => assert_eq!(v, 5),
             None => assert_eq!(q.pop(), Some(5)),
@@ -99,7 +103,9 @@ fn channel_plain_recv_wakes_timed_sender() {
         let (tx, rx) = bounded::<u32>(1);
         tx.send(1).unwrap();
         let s = thread::spawn(move || tx.send_timeout(2, Duration::from_secs(1)).is_ok());
-        assert_eq!(rx.recv(), Ok(1));
+        let rx2 = rx.clone();
+        let r = thread::spawn(move || rx2.recv());
+        assert_eq!(r.join().unwrap(), Ok(1));
         if s.join().unwrap() {
             assert_eq!(rx.try_recv(), Ok(2));
         } else {
