@@ -39,10 +39,13 @@ pub trait Queue<T> {
     fn capacity(&self) -> usize;
     /// `RingQueue::pop_into`; a loop of pops for queues without a batch form.
     fn pop_batch(&self, out: &mut Vec<T>, max: usize) -> usize;
+    /// The queue as a `RingQueue`, for its blocking forms (`push_wait`, `pop_wait` and
+    /// their timed forms); `None` for queues without them.
+    fn ring(&self) -> Option<&RingQueue<T>>;
 }
 
 macro_rules! impl_queue {
-    ($q:ident, $batch:expr) => {
+    ($q:ident, $batch:expr, $ring:expr) => {
         impl<T> Queue<T> for $q<T> {
             fn with_capacity(cap: usize) -> Self {
                 $q::new(cap)
@@ -71,22 +74,32 @@ macro_rules! impl_queue {
             fn pop_batch(&self, out: &mut Vec<T>, max: usize) -> usize {
                 $batch(self, out, max)
             }
+            fn ring(&self) -> Option<&RingQueue<T>> {
+                $ring(self)
+            }
         }
     };
 }
-impl_queue!(RingQueue, |q: &RingQueue<T>, out: &mut Vec<T>, max| q
-    .pop_into(out, max));
-impl_queue!(ScqQueue, |q: &ScqQueue<T>, out: &mut Vec<T>, max| {
-    let mut n = 0;
-    while n < max {
-        match q.pop() {
-            Some(v) => out.push(v),
-            None => break,
+impl_queue!(
+    RingQueue,
+    |q: &RingQueue<T>, out: &mut Vec<T>, max| q.pop_into(out, max),
+    Some
+);
+impl_queue!(
+    ScqQueue,
+    |q: &ScqQueue<T>, out: &mut Vec<T>, max| {
+        let mut n = 0;
+        while n < max {
+            match q.pop() {
+                Some(v) => out.push(v),
+                None => break,
+            }
+            n += 1;
         }
-        n += 1;
-    }
-    n
-});
+        n
+    },
+    |_: &ScqQueue<T>| None
+);
 
 /// A value that counts its drops, so the checkers prove no leak and no double drop.
 struct Tracked {
@@ -134,7 +147,17 @@ fn check_queue<Q: Queue<Tracked>>(data: &[u8]) {
             0 => {
                 let v = make(&mut created);
                 let id = v.id;
-                match q.push(v) {
+                // The ring's blocking forms, where they cannot block: a `push_wait` only with
+                // room (it would wait for a pop otherwise), a timed push with no time to wait.
+                let pushed = match (q.ring(), (op / 5) % 3) {
+                    (Some(r), 1) if model.len() < cap => {
+                        r.push_wait(v);
+                        Ok(())
+                    }
+                    (Some(r), 1 | 2) => r.push_wait_timeout(v, Duration::ZERO),
+                    _ => q.push(v),
+                };
+                match pushed {
                     Ok(()) => {
                         assert!(model.len() < cap, "push succeeded on a full queue");
                         model.push_back(id);
@@ -147,7 +170,12 @@ fn check_queue<Q: Queue<Tracked>>(data: &[u8]) {
                 }
             }
             1 => {
-                let got = q.pop().map(|v| {
+                let popped = match (q.ring(), (op / 5) % 3) {
+                    (Some(r), 1) if !model.is_empty() => Some(r.pop_wait()),
+                    (Some(r), 1 | 2) => r.pop_wait_timeout(Duration::ZERO),
+                    _ => q.pop(),
+                };
+                let got = popped.map(|v| {
                     dropped_by_us += 1;
                     v.id
                 });
@@ -243,7 +271,13 @@ pub fn check_channel(data: &[u8]) {
                     id,
                     drops: drops.clone(),
                 };
-                let r = if op % 10 == 0 {
+                // A plain `send` (the fetch-and-add ticket path) where it cannot block: a
+                // buffer with room, or a channel that refuses it.
+                let plain =
+                    (op / 10) % 2 == 1 && cap != 0 && (!receivers_alive || model.len() < cap);
+                let r = if op % 10 == 0 && plain {
+                    tx.send(v).map_err(|e| (true, e.into_inner()))
+                } else if op % 10 == 0 {
                     tx.try_send(v).map_err(|e| match e {
                         TrySendError::Full(v) => (false, v),
                         TrySendError::Disconnected(v) => (true, v),
@@ -274,7 +308,12 @@ pub fn check_channel(data: &[u8]) {
             }
             2 | 3 if receivers_alive_raw => {
                 let rx = &receivers[pick % receivers.len()];
-                let got = if op % 10 == 2 {
+                // A plain `recv` (a ticket) where it cannot block: a value is buffered, or
+                // no value can come.
+                let plain = (op / 10) % 2 == 1 && (!model.is_empty() || !senders_alive);
+                let got = if op % 10 == 2 && plain {
+                    rx.recv().map_err(|_| true)
+                } else if op % 10 == 2 {
                     rx.try_recv().map_err(|e| e == TryRecvError::Disconnected)
                 } else {
                     rx.recv_timeout(Duration::ZERO)
@@ -364,13 +403,22 @@ fn check_queue_threaded<Q: Queue<u64> + Send + Sync + 'static>(data: &[u8]) {
                 let mut out = Vec::new();
                 for (i, op) in ops.into_iter().enumerate() {
                     let v = ((t as u64) << 32) | i as u64;
-                    match op % 3 {
-                        0 => {
+                    // The timed forms take a ticket only when its turn has come, so they mix
+                    // with `force_push`; they wait a moment for a partner thread.
+                    let wait = Duration::from_micros(u64::from(op / 5) * 10);
+                    match (op % 5, q.ring()) {
+                        (0, _) | (3, None) => {
                             if q.push(v).is_ok() {
                                 accepted.push(v);
                             }
                         }
-                        1 => out.extend(q.pop()),
+                        (1, _) | (4, None) => out.extend(q.pop()),
+                        (3, Some(r)) => {
+                            if r.push_wait_timeout(v, wait).is_ok() {
+                                accepted.push(v);
+                            }
+                        }
+                        (4, Some(r)) => out.extend(r.pop_wait_timeout(wait)),
                         _ => {
                             out.extend(q.force_push(v));
                             accepted.push(v);
@@ -404,4 +452,53 @@ fn check_queue_threaded<Q: Queue<u64> + Send + Sync + 'static>(data: &[u8]) {
     accepted.sort_unstable();
     out.sort_unstable();
     assert_eq!(accepted, out, "a value was lost or duplicated");
+    if let Some(r) = q.ring() {
+        check_tickets_threaded(r, ops);
+    }
+}
+
+/// The ring's fetch-and-add ticket path with threads: two producers `push_wait` their shares
+/// and two consumers `pop_wait` theirs (the same total, so nobody waits forever), the shares
+/// drawn from the input. Every value arrives once, each producer's in order per consumer.
+fn check_tickets_threaded(q: &RingQueue<u64>, ops: &[u8]) {
+    let share = |i: usize| ops.get(i).map_or(0, |&b| usize::from(b % 64));
+    let pushes = [share(0), share(1)];
+    let total = pushes[0] + pushes[1];
+    let first = if total == 0 {
+        0
+    } else {
+        share(2) % (total + 1)
+    };
+    let pops = [first, total - first];
+    let (popped, pushed) = std::thread::scope(|s| {
+        let consumers: Vec<_> = pops
+            .iter()
+            .map(|&n| s.spawn(move || (0..n).map(|_| q.pop_wait()).collect::<Vec<u64>>()))
+            .collect();
+        for (p, &n) in pushes.iter().enumerate() {
+            s.spawn(move || {
+                for i in 0..n {
+                    q.push_wait(((p as u64) << 32) | i as u64);
+                }
+            });
+        }
+        let popped: Vec<Vec<u64>> = consumers.into_iter().map(|c| c.join().unwrap()).collect();
+        (popped, total)
+    });
+    let mut all = Vec::new();
+    for got in popped {
+        for p in 0..2u64 {
+            let mine: Vec<u64> = got.iter().copied().filter(|v| v >> 32 == p).collect();
+            assert!(mine.windows(2).all(|w| w[0] < w[1]), "ticket order broken");
+        }
+        all.extend(got);
+    }
+    assert_eq!(all.len(), pushed, "a ticket was served twice or not at all");
+    all.sort_unstable();
+    let mut want: Vec<u64> = (0..2u64)
+        .flat_map(|p| (0..pushes[p as usize] as u64).map(move |i| (p << 32) | i))
+        .collect();
+    want.sort_unstable();
+    assert_eq!(all, want, "a value was lost or duplicated");
+    assert!(q.is_empty());
 }
