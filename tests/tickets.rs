@@ -294,3 +294,20 @@ fn timed_send_behind_ticket_holders() {
     assert_eq!(got, [0, 1, 2, 3]);
     assert!(rx.try_recv().is_err());
 }
+
+/// A plain `recv` on a closed, drained channel takes no ticket: calling it millions of times
+/// (more than the turn word's wrap, 2^22 laps of a one-slot ring) never makes a burnt ticket
+/// look like a served one.
+#[test]
+fn recv_after_the_end_takes_no_ticket() {
+    let _w = Watchdog::new("recv after the end takes no ticket", 120);
+    let (tx, rx) = bounded::<u64>(1);
+    tx.send(1).unwrap();
+    drop(tx);
+    assert_eq!(rx.recv(), Ok(1));
+    for _ in 0..(1u64 << 22) + 1_000 {
+        assert!(rx.recv().is_err());
+    }
+    assert!(rx.try_recv().is_err());
+    assert_eq!(rx.len(), 0);
+}

@@ -155,3 +155,53 @@ fn channel_receivers_leaving_wake_a_ticket_sender() {
         assert_eq!(s.join().unwrap(), Err(2));
     });
 }
+
+/// A blocking receive that waits in the receivers' wait list (a `select!` with one arm
+/// parks there, as timed and async receives do, but with no deadline: a lost wake-up is a
+/// deadlock loom reports).
+fn list_recv(rx: &lockgate::channel::Receiver<u32>) -> u32 {
+    lockgate::select! {
+        recv(rx) -> v => v.unwrap(),
+    }
+}
+
+/// Two receivers wait in the list while the value at the head of the line is still in
+/// flight and the one after it is ready: each waiter looks at the head slot and parks, and
+/// each hand-off wakes one waiter; both get a value. (A waiter that a hand-off wakes passes
+/// the baton on if more is ready; a select also passes on a notification it could not use,
+/// so this model holds with either.)
+#[test]
+fn channel_list_waiters_behind_an_in_flight_value() {
+    model(1, || {
+        let (tx, rx) = bounded::<u32>(2);
+        let tx2 = tx.clone();
+        let p1 = thread::spawn(move || tx.send(1).unwrap());
+        let p2 = thread::spawn(move || tx2.send(2).unwrap());
+        let rx2 = rx.clone();
+        let r1 = thread::spawn(move || list_recv(&rx2));
+        let r2 = thread::spawn(move || list_recv(&rx));
+        let mut got = [r1.join().unwrap(), r2.join().unwrap()];
+        p1.join().unwrap();
+        p2.join().unwrap();
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+    });
+}
+
+/// A plain sender asleep on a full channel while the receiving side closes and then leaves:
+/// two wake-ups of its slot in a row (the close's, the last receiver's) must not cancel out,
+/// so the sender wakes, sees no receiver, and gets its value back.
+#[test]
+fn channel_close_then_leave_wakes_a_ticket_sender() {
+    model(3, || {
+        let (tx, rx) = bounded::<u32>(1);
+        tx.send(1).unwrap();
+        let s = thread::spawn(move || tx.send(2).map_err(|e| e.into_inner()));
+        let c = thread::spawn(move || {
+            rx.close();
+            drop(rx);
+        });
+        c.join().unwrap();
+        assert_eq!(s.join().unwrap(), Err(2));
+    });
+}

@@ -15,6 +15,14 @@
 //!   waits there (see `WaitList::has_waiters`): the hand-off's condition write is the slot's
 //!   SeqCst turn RMW, which a waiter's SeqCst re-check of the slot sees.
 //!
+//! A waiter decides from the slot at the head of the line, and that slot may be the one still
+//! in flight (its producer writing, or a ticket holder not yet run) while later ones are
+//! ready: it parks, and the hand-off of the slot it looked at wakes one waiter. So every
+//! hand-off also passes the baton on its own side: if anyone waits there while more is ready
+//! (values for receivers, room for senders), it wakes one more; and a receive that drains
+//! the ring to a close's cut wakes every waiting receiver to see the end. Both cost one load
+//! of the own side's waiter count when nobody waits.
+//!
 //! Ending: `close` (and the last sender leaving) cuts the ring's producer tickets with one
 //! `fetch_or` (`RingQueue::close`): every send that took its ticket before lands, every later
 //! one fails, and receivers drain below the cut before they see the end. The last receiver
@@ -73,7 +81,7 @@ impl<T> Array<T> {
         }
         match self.queue.push(value) {
             Ok(()) => {
-                self.receivers.notify_one();
+                self.put();
                 Ok(())
             }
             // A closed ring refuses pushes as if full; `close` cuts the ring before it sets
@@ -85,7 +93,7 @@ impl<T> Array<T> {
 
     pub(super) fn try_recv(&self) -> Result<T, TryRecvError> {
         if let Some(v) = self.queue.pop() {
-            self.senders.notify_one();
+            self.taken();
             return Ok(v);
         }
         // After the cut, the end comes once every ticket below it is taken; until then a
@@ -104,15 +112,44 @@ impl<T> Array<T> {
         }
         self.queue
             .push_ticket(value, self.policy, || self.gone(NO_RECEIVERS))?;
-        self.receivers.notify_one();
+        self.put();
         Ok(())
     }
 
     /// The plain receive; `Err` once the ring is drained to its cut.
     fn recv_ticket(&self) -> Result<T, ()> {
         let v = self.queue.pop_ticket(self.policy, || false).ok_or(())?;
-        self.senders.notify_one();
+        self.taken();
         Ok(v)
+    }
+
+    /// After a value went in: wake a receiver, and pass the baton to a waiting sender if
+    /// there is room (see the module docs).
+    #[inline]
+    fn put(&self) {
+        self.receivers.notify_one();
+        if self.senders.has_waiters() && !self.queue.is_full() {
+            self.senders.notify_one();
+        }
+    }
+
+    /// After a value came out: wake a sender, and pass the baton to a waiting receiver if a
+    /// value is ready, or wake them all if the ring is drained to its cut.
+    #[inline]
+    fn taken(&self) {
+        self.senders.notify_one();
+        if self.receivers.has_waiters() {
+            self.pass_on_receivers();
+        }
+    }
+
+    #[cold]
+    fn pass_on_receivers(&self) {
+        if !self.queue.is_empty() {
+            self.receivers.notify_one();
+        } else if self.queue.drained_to_cut() {
+            self.receivers.notify_all(CLOSED);
+        }
     }
 
     /// One attempt of a send, in the shape `wait_blocking` and `poll_wait` want: `Some` when

@@ -22,8 +22,11 @@
 //!   ticket with a CAS only when it has come. Full and empty are decided from the slot: a
 //!   producer whose slot is not free re-reads `tail`, and reports full if no other producer
 //!   moved it (Folly's rule), so a failing operation reads its own side's counter, never the
-//!   other side's. (In the instant a consumer is copying the oldest value out, a `push`
-//!   reports full, as Folly's and Vyukov's queues do.) A failed CAS backs off before retrying.
+//!   other side's. So a `push` reports full while the consumer of the oldest value is still
+//!   copying it out, and a `pop` reports empty while the producer of the next value is still
+//!   writing it, even if later values are in: as in Folly's and Vyukov's queues, a failed
+//!   `push`/`pop` is not linearizable against operations still in flight (a preempted one
+//!   can make that window long). A failed CAS backs off before retrying.
 //! - `push_wait`/`pop_wait` (and the channel's plain `send`/`recv`) take a ticket with one
 //!   `fetch_add`, which never fails however many threads contend, and then wait for their
 //!   slot's turn (see `ring/wait.rs`).
@@ -407,9 +410,10 @@ impl<T> RingQueue<T> {
                         old
                     });
                     // Two turns at once: the old value's consumer's and our own producer's.
+                    // Wake for both: a timed push may sleep waiting for the skipped one.
                     let from = 2 * (lap - 1) + 1;
-                    slot.turn
-                        .complete(from, 2 * lap + 1, Self::mask(2 * lap + CONSUMER));
+                    let mask = Self::mask(2 * lap + PRODUCER) | Self::mask(2 * lap + CONSUMER);
+                    slot.turn.complete(from, 2 * lap + 1, mask);
                     return Some(old);
                 }
             }

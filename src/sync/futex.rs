@@ -181,21 +181,17 @@ mod emulated {
 
     pub(super) fn wake(word: &AtomicU32, mask: u32) {
         let addr = word as *const AtomicU32 as usize;
-        let woken: Vec<Thread> = {
-            let mut t = lock();
-            let mut out = Vec::new();
-            let mut i = 0;
-            while i < t.len() {
-                if t[i].word == addr && t[i].mask & mask != 0 {
-                    out.push(t.swap_remove(i).thread);
-                } else {
-                    i += 1;
-                }
+        let mut t = lock();
+        let mut i = 0;
+        while i < t.len() {
+            if t[i].word == addr && t[i].mask & mask != 0 {
+                // Unparked under the lock: a sleeper whose entry is gone has been unparked
+                // already, so no unpark of this layer reaches a thread after its wait
+                // returned (loom would fault one arriving while it blocks on a mutex).
+                sync::unpark(&t.swap_remove(i).thread);
+            } else {
+                i += 1;
             }
-            out
-        };
-        for th in &woken {
-            sync::unpark(th);
         }
     }
 }

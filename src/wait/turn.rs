@@ -8,8 +8,9 @@
 //!
 //! ```text
 //!   bits 8..32  the slot's turn: a sequence number, modulo 2^24
-//!   bit  7      POKE: toggled to break sleepers out without moving the turn (close)
-//!   bits 0..7   SLEEPERS: threads asleep on this word, up to 127 (127 is sticky)
+//!   bits 6..8   POKES: a counter (mod 4) bumped to break sleepers out without moving the
+//!               turn (close, disconnection)
+//!   bits 0..6   SLEEPERS: threads asleep on this word, up to 63 (63 is sticky)
 //! ```
 //!
 //! A waiter checks the turn; if it has not come, it spins for an adaptive number of checks,
@@ -37,8 +38,11 @@
 //!   [`Turn::poke`] loads the word (SeqCst). The waiter registers (a SeqCst RMW), then reads the
 //!   condition (SeqCst). In the single order of SeqCst operations one of the two loads sees the
 //!   other side's write: either the waiter sees the stop, or the stopper sees a sleeper and
-//!   toggles `POKE` before waking, so the sleep, comparing the word, cannot begin after the
-//!   wake and miss it.
+//!   bumps `POKES` before waking, so the sleep, comparing the word, cannot begin after the
+//!   wake and miss it. A counter, not a toggled bit: two pokes of a toggle would give back
+//!   the very word a late sleeper compares against. A structure pokes a word at most twice
+//!   (a ring's close, a channel's last receiver leaving), so the count never wraps to its
+//!   start.
 
 use std::time::Instant;
 
@@ -48,11 +52,12 @@ use super::hook::Watch;
 use super::WaitPolicy;
 
 /// The sleeper count's field (and its sticky maximum).
-const SLEEPERS: u32 = (1 << 7) - 1;
-/// Toggled by [`Turn::poke`].
-const POKE: u32 = 1 << 7;
+const SLEEPERS: u32 = (1 << 6) - 1;
+/// The poke counter's field, and its unit.
+const POKES: u32 = 3 << 6;
+const POKE: u32 = 1 << 6;
 /// Everything below the turn.
-const LOW: u32 = SLEEPERS | POKE;
+const LOW: u32 = SLEEPERS | POKES;
 /// Where the turn starts.
 const SHIFT: u32 = 8;
 
@@ -95,7 +100,7 @@ pub(crate) enum Stopped {
 
 /// A slot's turn word (see the module docs).
 pub(crate) struct Turn {
-    /// The turn (bits 8..32), `POKE` and the sleeper count. Every change of the turn is a
+    /// The turn (bits 8..32), the poke counter and the sleeper count. Every change of the turn is a
     /// SeqCst `fetch_add` by the thread whose turn it was; sleepers change only their count.
     state: AtomicU32,
 }
@@ -145,7 +150,11 @@ impl Turn {
         #[cfg(lockgate_loom)]
         sync::full_fence();
         if self.state.load(Ordering::SeqCst) & SLEEPERS != 0 {
-            self.state.fetch_xor(POKE, Ordering::SeqCst);
+            // Bump the counter within its field (a carry would move the turn).
+            let bump = |s: u32| Some((s & !POKES) | (s.wrapping_add(POKE) & POKES));
+            let _ = self
+                .state
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, bump);
             futex::wake(&self.state, futex::ALL);
         }
     }
@@ -451,6 +460,19 @@ mod tests {
         stop.store(true, SeqCst);
         w.poke();
         assert_eq!(t.join().unwrap(), Err(Stopped::Stop));
+        // Two pokes never give back the word a late sleeper compares against.
+        w.state.fetch_add(1, Ordering::SeqCst); // a registered sleeper
+        let before = w.load(Ordering::Relaxed);
+        w.poke();
+        w.poke();
+        let after = w.load(Ordering::Relaxed);
+        assert_ne!(before, after);
+        assert_eq!(
+            distance(after, 9),
+            distance(before, 9),
+            "a poke moved the turn"
+        );
+        w.state.fetch_sub(1, Ordering::SeqCst);
         let deadline = Instant::now() + std::time::Duration::from_millis(5);
         let how = How {
             deadline: Some(deadline),

@@ -138,12 +138,11 @@ impl<P> WaitList<P> {
     /// SeqCst operations; if this load misses the waiter's SeqCst store of `waiting`, that
     /// store, and the waiter's re-check after it, come later in S, and the re-check sees the
     /// RMW. (crossbeam-channel relies on the same argument.) Loom cannot model SeqCst loads
-    /// and stores beyond Acquire/Release, so under loom the pairing is made with a fence (and
-    /// the channel parks on an in-flight slot, see `channel::array`), which is the form the
-    /// loom models verify. Shuttle builds go without the fence, as normal builds do: shuttle
+    /// and stores beyond Acquire/Release, so under loom the pairing is made with a fence, which
+    /// is the form the loom models verify. Shuttle builds go without the fence, as normal builds do: shuttle
     /// runs every access SeqCst, so its models check the fence-free form.
     #[inline]
-    fn has_waiters(&self) -> bool {
+    pub(crate) fn has_waiters(&self) -> bool {
         #[cfg(lockgate_loom)]
         full_fence();
         self.waiting.load(Ordering::SeqCst) != 0

@@ -141,10 +141,19 @@ impl<T> RingQueue<T> {
     /// The blocking pop on a `fetch_add` ticket. `None` once the ticket is at or past the
     /// close's cut (nothing will come), or if `stop()` holds while the value has not come.
     pub(crate) fn pop_ticket(&self, policy: WaitPolicy, stop: impl Fn() -> bool) -> Option<T> {
+        // Tickets taken past the cut are burnt: a drained ring takes none, so only threads
+        // racing the close can burn one, and `head` stays within a few laps of the cut (a
+        // turn distance must stay far below the 24-bit wrap, see `wait/turn.rs`).
+        if self.drained_to_cut() {
+            return None;
+        }
         let h = self.head.fetch_add(1, Ordering::SeqCst);
+        let past_cut = || self.cut().is_some_and(|c| h >= c);
+        if past_cut() {
+            return None; // never read the turn of a ticket that is not served
+        }
         let (slot, lap) = self.slot(h);
         let how = How::new(policy, &self.spin, h % ADAPT_EVERY == 0);
-        let past_cut = || self.cut().is_some_and(|c| h >= c);
         match slot
             .turn
             .wait(2 * lap + 1, Self::mask(2 * lap + CONSUMER), how, || {
