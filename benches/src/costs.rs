@@ -87,6 +87,20 @@ fn ring(k: usize, items: u64) -> u64 {
     transfer(k, items, &|v| q.push(v).is_ok(), &|| q.pop())
 }
 
+/// The ring's blocking forms: a `fetch_add` ticket per item and a turn wait.
+fn ring_wait(k: usize, items: u64) -> u64 {
+    let q = RingQueue::new(1024);
+    transfer(
+        k,
+        items,
+        &|v| {
+            q.push_wait(v);
+            true
+        },
+        &|| Some(q.pop_wait()),
+    )
+}
+
 fn scq(k: usize, items: u64) -> u64 {
     let q = ScqQueue::new(1024);
     transfer(k, items, &|v| q.push(v).is_ok(), &|| q.pop())
@@ -257,6 +271,7 @@ fn workers(k: usize, jobs: u64) -> u64 {
 pub fn shapes() -> Vec<Shape> {
     vec![
         Shape { structure: "RingQueue cap1024", unit: "item", name: pc, run: ring },
+        Shape { structure: "RingQueue wait cap1024", unit: "item", name: pc, run: ring_wait },
         Shape { structure: "ScqQueue cap1024", unit: "item", name: pc, run: scq },
         Shape { structure: "channel cap1024", unit: "item", name: pc, run: chan1024 },
         Shape { structure: "channel cap1", unit: "item", name: pc, run: chan1 },

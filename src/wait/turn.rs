@@ -268,23 +268,32 @@ impl Turn {
             } else {
                 state
             };
-            // SeqCst, after the registration: pairs with the stopper's write and `poke`
-            // (under loom with a fence, see `poke`).
-            #[cfg(lockgate_loom)]
-            sync::full_fence();
-            if stop() {
-                self.leave(registered);
-                return Err(Stopped::Stop);
-            }
-            let passed = watch.park_with(deadline, |d| futex::wait(&self.state, expected, mask, d));
+            // Registered once, the thread sleeps until its turn, its stop or its deadline; a
+            // futex return with the word changed by anything else (a peer registering or
+            // leaving, a poke) only refreshes the value it sleeps against.
+            let mut expected = expected;
+            let result = loop {
+                // SeqCst, after the registration: pairs with the stopper's write and `poke`
+                // (under loom with a fence, see `poke`).
+                #[cfg(lockgate_loom)]
+                sync::full_fence();
+                if stop() {
+                    break Err(Stopped::Stop);
+                }
+                let passed =
+                    watch.park_with(deadline, |d| futex::wait(&self.state, expected, mask, d));
+                // SeqCst: the next sleep compares against this value.
+                let now = self.state.load(Ordering::SeqCst);
+                if distance(now, seq) <= 0 {
+                    break Ok(());
+                }
+                if passed {
+                    break Err(Stopped::Timeout);
+                }
+                expected = now;
+            };
             self.leave(registered);
-            if passed {
-                return if distance(self.state.load(Ordering::Acquire), seq) <= 0 {
-                    Ok(())
-                } else {
-                    Err(Stopped::Timeout)
-                };
-            }
+            return result;
         }
     }
 
