@@ -1,10 +1,12 @@
 //! lockgate's bounded channel against crossbeam-channel, flume, kanal and std's sync_channel:
 //! MPMC transfer of u64 values with blocking send and recv, pinned threads, capacity 1024 and
-//! 1. std's receiver cannot be shared, so std runs only where there is one consumer.
+//! 1, at the usual shapes and oversubscribed (four threads per core). std's receiver cannot
+//! be shared, so std runs only where there is one consumer.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use lockgate_benches::{
-    chan_transfer as transfer, shapes, Chan, Crossbeam, Flume, Kanal, Lockgate, StdSync,
+    chan_transfer as transfer, oversubscribed, shapes, Chan, Crossbeam, Flume, Kanal, Lockgate,
+    StdSync,
 };
 
 fn run<C: Chan>(
@@ -24,7 +26,7 @@ fn run<C: Chan>(
 
 fn bench(c: &mut Criterion) {
     for cap in [1024, 1] {
-        for (p, n) in shapes() {
+        for (p, n) in shapes().into_iter().chain([oversubscribed()]) {
             let mut g = c.benchmark_group(format!("channel/cap{cap}/{p}p{n}c"));
             g.throughput(Throughput::Elements(1));
             run::<Lockgate>(&mut g, "lockgate", cap, p, n);

@@ -5,7 +5,9 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use crossbeam_queue::ArrayQueue;
 use lockgate::queue::{RingQueue, ScqQueue};
-use lockgate_benches::{push_retry, queue_transfer as transfer, retry, shapes, timed_threads};
+use lockgate_benches::{
+    push_retry, queue_transfer as transfer, retry, shapes, timed_threads, RingWait,
+};
 
 /// 1p1c where the consumer drains in batches of up to 64: `pop_into` claims a ready batch with
 /// one CAS; `ArrayQueue` has no batch form, so its consumer pops one at a time.
@@ -53,6 +55,10 @@ fn bench(c: &mut Criterion) {
             g.bench_function(BenchmarkId::from_parameter("lockgate RingQueue"), |b| {
                 b.iter_custom(|iters| transfer::<RingQueue<u64>>(cap, p, n, iters))
             });
+            g.bench_function(
+                BenchmarkId::from_parameter("lockgate RingQueue push_wait/pop_wait"),
+                |b| b.iter_custom(|iters| transfer::<RingWait>(cap, p, n, iters)),
+            );
             g.bench_function(BenchmarkId::from_parameter("lockgate ScqQueue"), |b| {
                 b.iter_custom(|iters| transfer::<ScqQueue<u64>>(cap, p, n, iters))
             });

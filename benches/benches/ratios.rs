@@ -31,8 +31,9 @@ use lockgate_benches::sync_prims::{
     NaiveSpin, Sem,
 };
 use lockgate_benches::{
-    chan_transfer, queue_transfer, shapes, Chan, Crossbeam, CrossbeamUnbounded, Flume,
-    FlumeUnbounded, Kanal, Lockgate, LockgateCtx, LockgateUnbounded, Queue, StdSync,
+    chan_transfer, oversubscribed, queue_transfer, shapes, Chan, Crossbeam, CrossbeamUnbounded,
+    Flume, FlumeUnbounded, Kanal, Lockgate, LockgateCtx, LockgateUnbounded, Queue, RingWait,
+    StdSync,
 };
 use std::time::Duration;
 
@@ -139,8 +140,34 @@ fn main() {
         }
     }
     for cap in [1024usize, 1] {
+        // Blocking forms: the ring's fetch_add tickets against ArrayQueue and the ring's own
+        // try forms, both waiting with the harness's spin-then-yield retry.
         let n = if cap == 1 { items / 10 } else { items };
         for (p, c) in shapes() {
+            let group = format!("queue-wait/cap{cap}/{p}p{c}c");
+            if wanted(&group) {
+                let impls: Vec<(&str, Op)> = vec![
+                    (
+                        "lockgate RingQueue push_wait/pop_wait",
+                        queue::<RingWait>(cap, p, c),
+                    ),
+                    (
+                        "crossbeam ArrayQueue, spinning retry",
+                        queue::<crossbeam_queue::ArrayQueue<u64>>(cap, p, c),
+                    ),
+                    (
+                        "lockgate RingQueue push/pop, spinning retry",
+                        queue::<lockgate::queue::RingQueue<u64>>(cap, p, c),
+                    ),
+                ];
+                compare(&group, impls, n, rounds);
+            }
+        }
+    }
+    for cap in [1024usize, 1] {
+        let n = if cap == 1 { items / 10 } else { items };
+        let (op, oc) = oversubscribed();
+        for (p, c) in shapes().into_iter().chain([(op, oc)]) {
             let group = format!("channel/cap{cap}/{p}p{c}c");
             if wanted(&group) {
                 let mut impls: Vec<(&str, Op)> = vec![

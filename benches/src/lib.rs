@@ -141,6 +141,31 @@ queue_adapter!(RingQueue);
 queue_adapter!(ScqQueue);
 queue_adapter!(ArrayQueue);
 
+/// `RingQueue`'s blocking forms (`push_wait`/`pop_wait`: a `fetch_add` ticket per item and a
+/// turn wait) behind the `Queue` interface: its push and pop never refuse, so the harness's
+/// retry loop runs once.
+pub struct RingWait(RingQueue<u64>);
+
+impl Queue for RingWait {
+    fn with_capacity(cap: usize) -> Self {
+        RingWait(RingQueue::new(cap))
+    }
+    fn push(&self, v: u64) -> Result<(), u64> {
+        self.0.push_wait(v);
+        Ok(())
+    }
+    fn pop(&self) -> Option<u64> {
+        Some(self.0.pop_wait())
+    }
+}
+
+/// The shapes with four threads per core (`2n` producers and `2n` consumers on `n` cores),
+/// where a preempted thread is the common case.
+pub fn oversubscribed() -> (usize, usize) {
+    let n = cores().len().max(1);
+    (2 * n, 2 * n)
+}
+
 /// Checks that consumers received every value: producer `i` sends `0..share(items, p, i)`.
 fn check_sum(got: u64, items: u64, p: usize) {
     let expect: u64 = (0..p)

@@ -31,10 +31,14 @@
 //!   `fetch_add`, which never fails however many threads contend, and then wait for their
 //!   slot's turn (see `ring/wait.rs`).
 //!
-//! Consecutive tickets are spread over different cache lines: ticket `t`'s slot is
-//! `(t mod capacity) * stride mod capacity`, for a stride of at least one line's worth of
-//! slots that is coprime with the capacity (Folly's `MPMCQueue` spreads its slots the same
-//! way), so threads working on neighbouring tickets do not share a line.
+//! Consecutive tickets are spread over different cache lines, so threads working on
+//! neighbouring tickets do not share a line (Folly's `MPMCQueue` spreads its slots with a
+//! stride for the same reason, and `scq.rs` remaps its cells). The remap transposes blocks of
+//! `L × L` slots (`L` slots to a line): within a block, ticket `k` goes to line `k mod L`,
+//! position `k / L`. So tickets `t` and `t + 1` are always on different lines, while a reader
+//! that trails the writer by a block still finds `L` of its values on each line it fetches,
+//! as with no remap at all (a plain stride costs a line per value, which halved a one-producer
+//! one-consumer stream here). Slots past the last whole block keep their place.
 //!
 //! `force_push` on a full ring takes the oldest value's consumer ticket and then the producer
 //! ticket of the same slot, which no one else can take while that value is in it, and swaps
@@ -68,7 +72,7 @@ const CLOSED: u64 = 1 << 63;
 /// `close_at` before any close: no ticket is cut off.
 const OPEN: u64 = u64::MAX;
 
-/// The bytes a line holds, for the stride.
+/// The bytes a line holds, for the remap.
 const LINE: usize = 64;
 
 /// One slot: a turn and room for one value.
@@ -121,8 +125,11 @@ pub struct RingQueue<T> {
     slots: Box<[Slot<T>]>,
     /// `ticket / capacity` and `ticket % capacity`.
     laps: FastMod,
-    /// Slots between consecutive tickets (coprime with the capacity).
-    stride: u64,
+    /// `log2 L`, for `L` slots to a line (0: no remap, a slot fills a line or the ring is
+    /// smaller than one block).
+    line_log2: u32,
+    /// Slots in the whole `L × L` blocks, which the remap permutes; the rest keep their place.
+    remapped: u64,
 }
 
 // SAFETY: values move between threads through the queue, so `T: Send` is required and
@@ -136,22 +143,6 @@ unsafe impl<T: Send> Sync for RingQueue<T> {}
 const PRODUCER: u64 = 0;
 const CONSUMER: u64 = 1;
 
-/// The smallest stride of at least `min` that is coprime with `n`.
-fn stride_for(n: u64, min: u64) -> u64 {
-    fn gcd(mut a: u64, mut b: u64) -> u64 {
-        while b != 0 {
-            (a, b) = (b, a % b);
-        }
-        a
-    }
-    if n <= min {
-        return 1;
-    }
-    (min..)
-        .find(|&s| gcd(s, n) == 1)
-        .expect("a coprime stride exists")
-}
-
 impl<T> RingQueue<T> {
     /// The largest capacity [`RingQueue::new`] accepts: 2^40 slots.
     pub const MAX_CAPACITY: usize = super::MAX_CAPACITY;
@@ -164,7 +155,15 @@ impl<T> RingQueue<T> {
     /// failure aborts, as for `Vec`.
     pub fn new(capacity: usize) -> Self {
         super::check_capacity(capacity, "RingQueue");
-        let per_line = (LINE / core::mem::size_of::<Slot<T>>().max(1)).max(1) as u64;
+        // `L`: the slots a line holds, rounded down to a power of two.
+        let per_line = (LINE / core::mem::size_of::<Slot<T>>().max(1)).max(1);
+        let line_log2 = per_line.ilog2();
+        let block = 1u64 << (2 * line_log2);
+        let remapped = if line_log2 == 0 {
+            0
+        } else {
+            capacity as u64 / block * block
+        };
         RingQueue {
             head: CachePadded::new(AtomicU64::new(0)),
             tail: CachePadded::new(AtomicU64::new(0)),
@@ -177,7 +176,8 @@ impl<T> RingQueue<T> {
                 })
                 .collect(),
             laps: FastMod::new(capacity as u64),
-            stride: stride_for(capacity as u64, per_line),
+            line_log2: if remapped == 0 { 0 } else { line_log2 },
+            remapped,
         }
     }
 
@@ -189,12 +189,14 @@ impl<T> RingQueue<T> {
     #[inline(always)]
     fn slot(&self, t: u64) -> (&Slot<T>, u64) {
         let (lap, i) = self.laps.div_rem(t);
-        // `i * stride < 2^40 * 2^6`: no overflow; a permutation of 0..cap since the stride is
-        // coprime with it.
-        let at = if self.stride == 1 {
-            i
+        let at = if i < self.remapped {
+            // Transpose within the `L × L` block: line `k mod L`, position `k / L`.
+            let l = self.line_log2;
+            let mask = (1u64 << l) - 1;
+            let k = i & ((1u64 << (2 * l)) - 1);
+            (i - k) | ((k & mask) << l) | (k >> l)
         } else {
-            self.laps.rem(i * self.stride)
+            i
         };
         (&self.slots[at as usize], lap)
     }
