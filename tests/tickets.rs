@@ -101,21 +101,23 @@ fn ring_tickets_beside_timed_forms() {
             Vec::new()
         }));
     }
-    // Ticket consumers take a fixed share; timed consumers take the rest until all is in.
-    let taken = Arc::new(AtomicUsize::new(0));
+    // Every consumer first claims the right to one more value (so none waits for a value
+    // that another took), then takes it: blocking ones with `pop_wait`, timed ones by
+    // retrying `pop_wait_timeout`.
+    let claims = Arc::new(AtomicUsize::new(0));
     for c in 0..4usize {
-        let (q, taken) = (q.clone(), taken.clone());
+        let (q, claims) = (q.clone(), claims.clone());
         hs.push(thread::spawn(move || {
             let mut got = Vec::new();
-            if c % 2 == 0 {
-                for _ in 0..per {
+            while claims.fetch_add(1, Ordering::SeqCst) < 4 * per {
+                if c % 2 == 0 {
                     got.push(q.pop_wait());
-                }
-            } else {
-                while taken.load(Ordering::SeqCst) < 2 * per {
-                    if let Some(v) = q.pop_wait_timeout(Duration::from_micros(20)) {
-                        taken.fetch_add(1, Ordering::SeqCst);
-                        got.push(v);
+                } else {
+                    loop {
+                        if let Some(v) = q.pop_wait_timeout(Duration::from_micros(20)) {
+                            got.push(v);
+                            break;
+                        }
                     }
                 }
             }

@@ -67,7 +67,7 @@ const SHIFT: u32 = 8;
 #[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 mod limits {
     pub(super) const INITIAL: u32 = 512;
-    pub(super) const MIN: u32 = 32;
+    pub(super) const MIN: u32 = 64;
     pub(super) const MAX: u32 = 2048;
     /// Yields after the spin, for a partner that is not running (oversubscribed machines).
     pub(super) const YIELDS: u32 = 4;
@@ -160,7 +160,9 @@ impl Turn {
     }
 
     /// Waits until the turn reaches or passes `seq`: `Ok` then (a ticket holder's turn
-    /// cannot pass without it, so for one `Ok` means its turn has come). Sleeps with `mask`,
+    /// cannot pass without it, so for one `Ok` means its turn has come), with `true` if the
+    /// wait outlasted its spin phase (it yielded or slept: the thread it waited for was
+    /// probably not running). Sleeps with `mask`,
     /// the bit the completer of that turn wakes. Gives up when `stop()` holds (checked before
     /// every sleep, after registering) or `how.deadline` passes.
     pub(crate) fn wait(
@@ -169,7 +171,7 @@ impl Turn {
         mask: u32,
         how: How<'_>,
         stop: impl Fn() -> bool,
-    ) -> Result<(), Stopped> {
+    ) -> Result<bool, Stopped> {
         let How {
             policy,
             deadline,
@@ -179,7 +181,7 @@ impl Turn {
         // Acquire: pairs with the completer's SeqCst `fetch_add` (a release of its slot work).
         let reached = || distance(self.state.load(Ordering::Acquire), seq) <= 0;
         if reached() {
-            return Ok(());
+            return Ok(false);
         }
         match policy {
             WaitPolicy::Park => {}
@@ -188,7 +190,7 @@ impl Turn {
                 loop {
                     sync::spin_loop();
                     if reached() {
-                        return Ok(());
+                        return Ok(i >= 1024);
                     }
                     i = i.wrapping_add(1);
                     if i % 64 == 0 {
@@ -215,7 +217,7 @@ impl Turn {
                         if adapt {
                             spin.learn(Some(i));
                         }
-                        return Ok(());
+                        return Ok(false);
                     }
                 }
                 if adapt {
@@ -224,12 +226,12 @@ impl Turn {
                 for _ in 0..limits::YIELDS {
                     sync::yield_now();
                     if reached() {
-                        return Ok(());
+                        return Ok(true);
                     }
                 }
             }
         }
-        self.sleep(seq, mask, deadline, stop)
+        self.sleep(seq, mask, deadline, stop).map(|()| true)
     }
 
     /// The sleeping phase of [`Turn::wait`].
@@ -455,7 +457,7 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(20));
         w.complete(0, 1, 1);
         w.complete(1, 2, 1);
-        assert_eq!(t.join().unwrap(), Ok(()));
+        assert_eq!(t.join().unwrap(), Ok(true));
         assert_eq!(w.load(Ordering::Relaxed) & SLEEPERS, 0, "the sleeper left");
 
         let stop = Arc::new(AtomicBool::new(false));
