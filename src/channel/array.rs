@@ -36,7 +36,11 @@ use crossbeam_utils::CachePadded;
 use super::error::{SendTimeoutError, TryRecvError, TrySendError};
 use crate::queue::RingQueue;
 use crate::sync::{AtomicUsize, Ordering};
-use crate::wait::{self, Until, WaitList, WaitPolicy, Waiter, CLOSED};
+use crate::wait::{self, Backoff, Until, WaitList, WaitPolicy, Waiter, CLOSED};
+
+/// Whether a waiting attempt backs off on a slot in flight instead of parking at once (see
+/// `attempt_send`); not under loom.
+const SPIN_ON_IN_FLIGHT: bool = !cfg!(lockgate_loom);
 
 /// Bit set in `disconnected` once no new value can come (every sender gone, or `close`).
 const SENDERS_GONE: usize = 1;
@@ -154,23 +158,49 @@ impl<T> Array<T> {
 
     /// One attempt of a send, in the shape `wait_blocking` and `poll_wait` want: `Some` when
     /// done, `None` (value back in `slot`) when the caller must wait.
+    ///
+    /// A slot that the ring's counters say is free but whose previous value is still being
+    /// read out (in flight, for a few nanoseconds unless its reader is preempted) is waited
+    /// for with a bounded backoff before the caller parks: parking on it costs a sleep and a
+    /// wake-up per item in a stream that runs near full. Loom builds park at once, as a spin
+    /// on another thread's progress makes the exploration unbounded; the notifier's hand-off
+    /// wakes them (the pairing in the module docs).
     pub(super) fn attempt_send(&self, slot: &mut Option<T>) -> Option<Result<(), T>> {
-        let value = slot.take().expect("send attempted twice");
-        match self.try_send(value) {
-            Ok(()) => Some(Ok(())),
-            Err(TrySendError::Disconnected(v)) => Some(Err(v)),
-            Err(TrySendError::Full(v)) => {
-                *slot = Some(v);
-                None
+        let mut value = slot.take().expect("send attempted twice");
+        let mut backoff = Backoff::new();
+        loop {
+            match self.try_send(value) {
+                Ok(()) => return Some(Ok(())),
+                Err(TrySendError::Disconnected(v)) => return Some(Err(v)),
+                Err(TrySendError::Full(v)) => {
+                    if !SPIN_ON_IN_FLIGHT || !self.queue.room_in_flight() || backoff.is_completed()
+                    {
+                        *slot = Some(v);
+                        return None;
+                    }
+                    value = v;
+                    backoff.snooze();
+                }
             }
         }
     }
 
+    /// One attempt of a receive; a value in flight (its ticket taken, its write not yet
+    /// seen) is waited for as in `attempt_send`.
     pub(super) fn attempt_recv(&self) -> Option<Result<T, ()>> {
-        match self.try_recv() {
-            Ok(v) => Some(Ok(v)),
-            Err(TryRecvError::Disconnected) => Some(Err(())),
-            Err(TryRecvError::Empty) => None,
+        let mut backoff = Backoff::new();
+        loop {
+            match self.try_recv() {
+                Ok(v) => return Some(Ok(v)),
+                Err(TryRecvError::Disconnected) => return Some(Err(())),
+                Err(TryRecvError::Empty) => {
+                    if !SPIN_ON_IN_FLIGHT || !self.queue.value_in_flight() || backoff.is_completed()
+                    {
+                        return None;
+                    }
+                    backoff.snooze();
+                }
+            }
         }
     }
 

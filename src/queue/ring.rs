@@ -469,6 +469,21 @@ impl<T> RingQueue<T> {
             .is_some_and(|c| self.head.load(Ordering::SeqCst) >= c)
     }
 
+    /// True if a producer ticket at or past `head` is taken (below the cut): a value is on
+    /// its way to the head slot, though the slot does not show it yet. Reads both counters.
+    pub(crate) fn value_in_flight(&self) -> bool {
+        let t =
+            (self.tail.load(Ordering::SeqCst) & !CLOSED).min(self.close_at.load(Ordering::SeqCst));
+        t > self.head.load(Ordering::SeqCst)
+    }
+
+    /// True if the counters leave room (the next producer ticket is less than a lap ahead of
+    /// `head`) while the slot does not show it yet: its last value is being read out.
+    pub(crate) fn room_in_flight(&self) -> bool {
+        let t = self.tail.load(Ordering::SeqCst);
+        t & CLOSED == 0 && t < self.head.load(Ordering::SeqCst) + self.cap()
+    }
+
     /// The number of values in the queue (a consistent snapshot of the two tickets).
     pub fn len(&self) -> usize {
         loop {
