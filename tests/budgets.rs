@@ -35,6 +35,15 @@ struct Budget {
     unparks: f64,
 }
 
+/// The ticket path's ceilings (see the module docs).
+const TICKETS: Budget = Budget {
+    shared_writes: 4.5,
+    failed_cas: 0.1,
+    cross_reads: 4.0,
+    parks: 0.02,
+    unparks: 0.01,
+};
+
 /// Runs `structure` at `k` over `units` (at least 100,000 items or arrivals, so the rates
 /// are stable) three times, and checks the median of each count against its ceiling (one
 /// run's preemptions can double a count on two cores; the median is steadier).
@@ -115,37 +124,19 @@ fn scq_queue_4p4c() {
 
 #[test]
 fn channel_cap1024_4p4c() {
-    let b = Budget {
-        shared_writes: 4.5,
-        failed_cas: 0.1,
-        cross_reads: 4.0,
-        parks: 0.02,
-        unparks: 0.01,
-    };
+    let b = TICKETS;
     check("channel cap1024", 4, 100_000, b);
 }
 
 #[test]
 fn channel_cap1024_8p8c() {
-    let b = Budget {
-        shared_writes: 4.5,
-        failed_cas: 0.1,
-        cross_reads: 4.0,
-        parks: 0.02,
-        unparks: 0.01,
-    };
+    let b = TICKETS;
     check("channel cap1024", 8, 100_000, b);
 }
 
 #[test]
 fn ring_queue_wait_8p8c() {
-    let b = Budget {
-        shared_writes: 4.5,
-        failed_cas: 0.1,
-        cross_reads: 4.0,
-        parks: 0.02,
-        unparks: 0.01,
-    };
+    let b = TICKETS;
     check("RingQueue wait cap1024", 8, 100_000, b);
 }
 

@@ -76,24 +76,24 @@ fn close_wakes_parked_senders_and_receivers() {
 #[test]
 fn close_delivers_a_plain_send_already_in_line() {
     let _w = Watchdog::new("close_delivers_a_plain_send_already_in_line", 60);
-    let (tx, rx) = bounded::<u32>(1);
-    tx.send(0).unwrap();
-    let tx2 = tx.clone();
-    let h = thread::spawn(move || tx2.send(9));
-    thread::sleep(Duration::from_millis(20));
-    rx.close();
+    // A full one-slot channel, a plain send of 9 waiting on another thread, then a close.
+    let queued_then_closed = || {
+        let (tx, rx) = bounded::<u32>(1);
+        tx.send(0).unwrap();
+        let tx2 = tx.clone();
+        let h = thread::spawn(move || tx2.send(9));
+        thread::sleep(Duration::from_millis(20));
+        rx.close();
+        (tx, rx, h)
+    };
+    let (tx, rx, h) = queued_then_closed();
     assert!(tx.send(10).is_err(), "a send after the close fails");
     assert_eq!(rx.recv(), Ok(0));
     assert_eq!(rx.recv(), Ok(9));
     assert!(h.join().unwrap().is_ok());
     assert!(rx.recv().is_err());
 
-    let (tx, rx) = bounded::<u32>(1);
-    tx.send(0).unwrap();
-    let tx2 = tx.clone();
-    let h = thread::spawn(move || tx2.send(9));
-    thread::sleep(Duration::from_millis(20));
-    rx.close();
+    let (_tx, rx, h) = queued_then_closed();
     drop(rx);
     assert_eq!(h.join().unwrap().unwrap_err().into_inner(), 9);
 }

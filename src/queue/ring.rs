@@ -231,9 +231,26 @@ impl<T> RingQueue<T> {
         value
     }
 
+    /// Claims producer ticket `t`, whose slot the caller saw ready for it, with one CAS and
+    /// writes `value`; on a lost race hands the value back with the tail it found.
+    #[inline]
+    fn claim_push(&self, t: u64, value: T) -> Result<(), (T, u64)> {
+        match self
+            .tail
+            .compare_exchange_weak(t, t + 1, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => {
+                let (slot, lap) = self.slot(t);
+                self.write(slot, lap, value);
+                Ok(())
+            }
+            Err(now) => Err((value, now)),
+        }
+    }
+
     /// Appends `value`, or hands it back if the queue is full (or closed, for the channel,
     /// which tells the two apart with [`RingQueue::is_closed`]). Never allocates, never blocks.
-    pub fn push(&self, value: T) -> Result<(), T> {
+    pub fn push(&self, mut value: T) -> Result<(), T> {
         let mut backoff = Backoff::new();
         let mut t = self.tail.load(Ordering::SeqCst);
         loop {
@@ -245,15 +262,10 @@ impl<T> RingQueue<T> {
             // this load in the SeqCst pairing of their wait list.
             let d = distance(slot.turn.load(Ordering::SeqCst), 2 * lap);
             if d == 0 {
-                match self
-                    .tail
-                    .compare_exchange_weak(t, t + 1, Ordering::SeqCst, Ordering::SeqCst)
-                {
-                    Ok(_) => {
-                        self.write(slot, lap, value);
-                        return Ok(());
-                    }
-                    Err(now) => {
+                match self.claim_push(t, value) {
+                    Ok(()) => return Ok(()),
+                    Err((back, now)) => {
+                        value = back;
                         t = now;
                         backoff.spin();
                     }
@@ -363,7 +375,7 @@ impl<T> RingQueue<T> {
     /// Never use it on a queue that [`push_wait`](RingQueue::push_wait) or
     /// [`pop_wait`](RingQueue::pop_wait) also use: their tickets may be taken ahead of the
     /// ring's contents, which `force_push` cannot evict.
-    pub fn force_push(&self, value: T) -> Option<T> {
+    pub fn force_push(&self, mut value: T) -> Option<T> {
         let mut backoff = Backoff::new();
         let mut t = self.tail.load(Ordering::SeqCst);
         debug_assert!(t & CLOSED == 0, "force_push on a closed RingQueue");
@@ -371,15 +383,10 @@ impl<T> RingQueue<T> {
             let (slot, lap) = self.slot(t);
             let d = distance(slot.turn.load(Ordering::Acquire), 2 * lap);
             if d == 0 {
-                match self
-                    .tail
-                    .compare_exchange_weak(t, t + 1, Ordering::SeqCst, Ordering::SeqCst)
-                {
-                    Ok(_) => {
-                        self.write(slot, lap, value);
-                        return None;
-                    }
-                    Err(now) => {
+                match self.claim_push(t, value) {
+                    Ok(()) => return None,
+                    Err((back, now)) => {
+                        value = back;
                         t = now;
                         backoff.spin();
                         continue;
