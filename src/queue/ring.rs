@@ -231,16 +231,16 @@ impl<T> RingQueue<T> {
         value
     }
 
-    /// Claims producer ticket `t`, whose slot the caller saw ready for it, with one CAS and
-    /// writes `value`; on a lost race hands the value back with the tail it found.
+    /// Claims producer ticket `t`, whose slot (`slot`, in lap `lap`) the caller saw ready for
+    /// it, with one CAS and writes `value`; on a lost race hands the value back with the tail
+    /// it found.
     #[inline]
-    fn claim_push(&self, t: u64, value: T) -> Result<(), (T, u64)> {
+    fn claim_push(&self, t: u64, slot: &Slot<T>, lap: u64, value: T) -> Result<(), (T, u64)> {
         match self
             .tail
             .compare_exchange_weak(t, t + 1, Ordering::SeqCst, Ordering::SeqCst)
         {
             Ok(_) => {
-                let (slot, lap) = self.slot(t);
                 self.write(slot, lap, value);
                 Ok(())
             }
@@ -262,7 +262,7 @@ impl<T> RingQueue<T> {
             // this load in the SeqCst pairing of their wait list.
             let d = distance(slot.turn.load(Ordering::SeqCst), 2 * lap);
             if d == 0 {
-                match self.claim_push(t, value) {
+                match self.claim_push(t, slot, lap, value) {
                     Ok(()) => return Ok(()),
                     Err((back, now)) => {
                         value = back;
@@ -383,7 +383,7 @@ impl<T> RingQueue<T> {
             let (slot, lap) = self.slot(t);
             let d = distance(slot.turn.load(Ordering::Acquire), 2 * lap);
             if d == 0 {
-                match self.claim_push(t, value) {
+                match self.claim_push(t, slot, lap, value) {
                     Ok(()) => return None,
                     Err((back, now)) => {
                         value = back;
