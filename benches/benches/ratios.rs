@@ -356,13 +356,16 @@ fn main() {
         ];
         compare("promise/spawn_get_nested", impls, items / 2000, rounds);
     }
-    let cores = lockgate_benches::cores().len().max(1);
-    let mut ws = vec![1, 2, cores];
-    ws.dedup();
-    for w in ws {
-        let group = format!("workers/{w}w");
-        if wanted(&group) {
-            let job = |f: fn(usize, u64) -> Duration| -> Op { Box::new(move |n| f(w, n)) };
+    // 1, 2 and 16 workers (16 is oversubscribed on a smaller machine), from one submitter
+    // and from 16.
+    for w in [1usize, 2, 16] {
+        for subs in [1usize, 16] {
+            let group = format!("workers/{w}w/{subs}s");
+            if !wanted(&group) {
+                continue;
+            }
+            let job =
+                |f: fn(usize, usize, u64) -> Duration| -> Op { Box::new(move |n| f(w, subs, n)) };
             let impls: Vec<(&str, Op)> = vec![
                 ("lockgate WorkerPool", job(LockgatePool::run)),
                 ("threadpool", job(ThreadPoolCrate::run)),

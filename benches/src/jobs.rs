@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A pool under test: start `workers`, run `n` tiny jobs from one submitter, wait for all.
+/// A pool under test: start `workers`, run `n` tiny jobs from `submitters` threads (split
+/// evenly), wait for all.
 pub trait Jobs: 'static {
-    fn run(workers: usize, n: u64) -> Duration;
+    fn run(workers: usize, submitters: usize, n: u64) -> Duration;
 }
 
 /// Waits until `counter` reaches `n` (spinning, then yielding): the same for every pool.
@@ -24,25 +25,47 @@ fn wait_for(counter: &AtomicU64, n: u64) {
     }
 }
 
+/// Runs `n` jobs from `submitters` threads: `each(k)` submits `k` jobs that bump `done`.
+fn run_jobs(submitters: usize, n: u64, done: &AtomicU64, each: impl Fn(u64) + Sync) -> Duration {
+    let start = Instant::now();
+    if submitters <= 1 {
+        each(n);
+    } else {
+        let share = n / submitters as u64;
+        std::thread::scope(|s| {
+            for i in 0..submitters as u64 {
+                let k = if i == 0 {
+                    n - share * (submitters as u64 - 1)
+                } else {
+                    share
+                };
+                let each = &each;
+                s.spawn(move || each(k));
+            }
+        });
+    }
+    wait_for(done, n);
+    start.elapsed()
+}
+
 /// lockgate `WorkerPool::execute` (fixed pool).
 pub struct LockgatePool;
 
 impl Jobs for LockgatePool {
-    fn run(workers: usize, n: u64) -> Duration {
+    fn run(workers: usize, submitters: usize, n: u64) -> Duration {
         let pool = lockgate::workers::WorkerPool::builder()
             .workers(workers)
             .queue_capacity(1024)
             .build();
         let done = Arc::new(AtomicU64::new(0));
-        let start = Instant::now();
-        for _ in 0..n {
-            let d = done.clone();
-            let _ = pool.execute(move || {
-                d.fetch_add(1, Ordering::Release);
-            });
-        }
-        wait_for(&done, n);
-        start.elapsed()
+        run_jobs(submitters, n, &done, |k| {
+            for _ in 0..k {
+                let d = done.clone();
+                let _ = pool.execute(move || {
+                    d.fetch_add(1, Ordering::Release);
+                });
+            }
+        })
     }
 }
 
@@ -50,18 +73,19 @@ impl Jobs for LockgatePool {
 pub struct ThreadPoolCrate;
 
 impl Jobs for ThreadPoolCrate {
-    fn run(workers: usize, n: u64) -> Duration {
-        let pool = threadpool::ThreadPool::new(workers);
+    fn run(workers: usize, submitters: usize, n: u64) -> Duration {
+        let pool = std::sync::Mutex::new(threadpool::ThreadPool::new(workers));
         let done = Arc::new(AtomicU64::new(0));
-        let start = Instant::now();
-        for _ in 0..n {
-            let d = done.clone();
-            pool.execute(move || {
-                d.fetch_add(1, Ordering::Release);
-            });
-        }
-        wait_for(&done, n);
-        start.elapsed()
+        run_jobs(submitters, n, &done, |k| {
+            // A clone per submitting thread (the crate's way to share a pool).
+            let pool = pool.lock().unwrap().clone();
+            for _ in 0..k {
+                let d = done.clone();
+                pool.execute(move || {
+                    d.fetch_add(1, Ordering::Release);
+                });
+            }
+        })
     }
 }
 
@@ -69,21 +93,20 @@ impl Jobs for ThreadPoolCrate {
 pub struct RayonSpawn;
 
 impl Jobs for RayonSpawn {
-    fn run(workers: usize, n: u64) -> Duration {
+    fn run(workers: usize, submitters: usize, n: u64) -> Duration {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(workers)
             .build()
             .expect("rayon pool");
         let done = Arc::new(AtomicU64::new(0));
-        let start = Instant::now();
-        for _ in 0..n {
-            let d = done.clone();
-            pool.spawn(move || {
-                d.fetch_add(1, Ordering::Release);
-            });
-        }
-        wait_for(&done, n);
-        start.elapsed()
+        run_jobs(submitters, n, &done, |k| {
+            for _ in 0..k {
+                let d = done.clone();
+                pool.spawn(move || {
+                    d.fetch_add(1, Ordering::Release);
+                });
+            }
+        })
     }
 }
 

@@ -309,15 +309,6 @@ impl<T> Sender<T> {
         self.shared.send(value, until)
     }
 
-    /// Disconnects the sending side for every sender: receivers drain what is queued, then
-    /// see the end. For the worker pool, whose intake gate guarantees it.
-    ///
-    /// Precondition: no send is in flight on any handle and none starts afterwards (a push
-    /// landing after a receiver saw the end would stay unreceived).
-    pub(crate) fn close_sending(&self) {
-        flavor!(self.shared, c => c.disconnect_senders());
-    }
-
     /// Values in the channel right now (always 0 for `bounded(0)`).
     pub fn len(&self) -> usize {
         self.shared.len()

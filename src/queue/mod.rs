@@ -22,6 +22,7 @@ pub(crate) fn check_capacity(capacity: usize, queue: &str) {
     );
 }
 
+pub(crate) mod deque;
 mod fastmod;
 mod ring;
 mod scq;

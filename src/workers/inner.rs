@@ -1,25 +1,27 @@
 //! The pool's shared state and its workers.
 //!
-//! Jobs travel through one lockgate channel (bounded: back-pressure). Workers block in its
-//! `recv`, so an idle pool parks every thread (no CPU). Three gates keep the life cycle exact:
+//! Jobs go through the scheduler (`sched.rs`): per-worker deques and the shared injector, a
+//! bounded lockgate channel (back-pressure on outside submitters). Idle workers park on
+//! their slot's turn word under the wake rule, so an idle pool uses no CPU. The life cycle:
 //!
-//! - **Intake** (`intake`): a submit enters (one `fetch_add`), sends, and leaves. Shutdown sets
-//!   `SHUT` in the same word; the queue closes when no submit is inside: at once if none is,
-//!   else when the last one leaves. A submit that entered before `SHUT` is accepted and will
-//!   run (workers drain the channel before they see it closed); one that enters after is
-//!   rejected with its job handed back. Nothing is lost in between.
+//! - **Intake** is the injector's own close (`Sender::close`): a send either lands before the
+//!   close, and is received and run (workers drain the injector before they see its end), or
+//!   fails with the job handed back. So a submit adds no shared read-modify-write of its own,
+//!   and nothing is lost between accepted and rejected. A job that a job submits on a worker
+//!   goes to that worker's deque after a look at the closed flag; the worker runs its own
+//!   deque empty before it leaves, so such a job also runs.
 //! - **Elastic growth and retirement** (`state`: live workers | idle workers | a submit
 //!   tick): after its send, a submit of an elastic pool does one CAS on `state` that bumps
 //!   the tick and, if no worker is idle (or more jobs wait than workers are idle) and the
-//!   pool is below `max`, counts a new worker in,
-//!   which it then starts. A worker idle for `keep_alive` retires with one CAS on the same
-//!   word (if the pool is above `min`), then takes one more look at the queue: a submit whose
-//!   CAS came first (and so counted this worker idle) sent its job before that CAS, which our
-//!   retiring CAS read, so the look finds the job; the worker then rejoins to run it. One
-//!   word for both sides makes the argument a plain read-from chain of RMWs. No thread
-//!   polls: growth happens on submit, shrinking on a worker's own timed-out `recv`.
-//! - **Exit** (`state`'s live count and `exited`): shutdown waits for the live count to reach
-//!   zero, then joins the threads.
+//!   pool is below `max`, counts a new worker in, which it then starts. A worker idle for
+//!   `keep_alive` retires with one CAS on the same word (if the pool is above `min`), then
+//!   takes one more look for work: a submit whose CAS came first (and so counted this
+//!   worker idle) sent its job before that CAS, which our retiring CAS read, so the look
+//!   finds the job; the worker then rejoins to run it. One word for both sides makes the
+//!   argument a plain read-from chain of RMWs. No thread polls: growth happens on submit,
+//!   shrinking on a worker's own timed-out park.
+//! - **Exit** (`state`'s live count): shutdown waits for the live count to reach zero, then
+//!   joins the threads.
 
 use core::cell::Cell;
 use std::time::Duration;
@@ -28,16 +30,15 @@ use super::Rejected;
 use crossbeam_utils::CachePadded;
 
 use super::job::Job;
+use super::sched::{Local, Sched, Woke};
 use super::stand_in::StandIns;
 use crate::channel::{Receiver, RecvTimeoutError, Sender};
 use crate::future::Promise;
 use crate::sync::{
     spawn_named, thread_local, Arc, AtomicBool, AtomicU64, AtomicUsize, JoinHandle, Mutex, Ordering,
 };
+use crate::wait::hook;
 use crate::wait::{self, Until, WaitList, WaitPolicy, NOTIFIED};
-
-/// Set in `intake` once shutdown begins; the rest counts submits in flight.
-const SHUT: usize = 1 << (usize::BITS - 1);
 
 /// `state` fields: live workers (bits 0-15), idle workers (16-31), submit tick (32-63).
 const LIVE_ONE: u64 = 1;
@@ -67,11 +68,14 @@ struct Stats {
 }
 
 pub(super) struct Inner {
+    /// The injector: outside submits send here; its close is the intake gate.
     pub(super) tx: Sender<Job>,
     pub(super) rx: Receiver<Job>,
-    /// `SHUT` | submits in flight. SeqCst: the condition shutdown's waiter re-checks.
-    intake: AtomicUsize,
-    /// Shutdown waiting for submits in flight, and for workers to exit.
+    /// The deques and the wake rule.
+    pub(super) sched: Sched,
+    /// Set (SeqCst, before the injector closes) by `abort`: workers drop the jobs they find.
+    aborted: AtomicBool,
+    /// Shutdown waiting for workers to exit.
     pub(super) gate: WaitList<()>,
     /// Live workers | idle workers | submit tick (see the module docs). Elastic pools only
     /// touch idle and tick; every pool counts live workers here. AcqRel RMWs throughout:
@@ -89,8 +93,6 @@ pub(super) struct Inner {
     #[cfg(feature = "affinity")]
     pub(super) pin: bool,
     next_id: AtomicUsize,
-    /// Set once the queue is closed (by `stop` or by the last submit to leave after `SHUT`).
-    closed: AtomicBool,
     /// Joins running on this pool's own workers: `join` does not wait for those threads.
     joining_workers: AtomicUsize,
     /// Threads started and not yet joined.
@@ -100,10 +102,21 @@ pub(super) struct Inner {
 }
 
 thread_local! {
-    /// The pool whose worker this thread is (its `Inner`'s address), or 0.
+    /// The pool whose worker this thread is (its `Inner`'s address), or 0; and the deque
+    /// slot this thread owns in it, plus one (0: none).
     // Loom's `thread_local!` takes no `const` initializer.
     #[allow(clippy::missing_const_for_thread_local)]
-    static CURRENT: Cell<usize> = Cell::new(0);
+    static CURRENT: Cell<(usize, usize)> = Cell::new((0, 0));
+}
+
+/// Where a submit on a pool's own thread can put its job.
+pub(super) enum OnWorker {
+    /// Not one of the pool's threads.
+    No,
+    /// One of its threads without a deque slot (a stand-in).
+    NoSlot,
+    /// A worker owning this slot.
+    Slot(usize),
 }
 
 impl Inner {
@@ -120,7 +133,8 @@ impl Inner {
         Arc::new(Inner {
             tx,
             rx,
-            intake: AtomicUsize::new(0),
+            sched: Sched::new(max),
+            aborted: AtomicBool::new(false),
             gate: WaitList::new(),
             state: AtomicU64::new(0),
             stats: (0..=max)
@@ -133,7 +147,6 @@ impl Inner {
             #[cfg(feature = "affinity")]
             pin,
             next_id: AtomicUsize::new(0),
-            closed: AtomicBool::new(false),
             joining_workers: AtomicUsize::new(0),
             handles: Mutex::new(Vec::new()),
             stand_ins,
@@ -146,8 +159,19 @@ impl Inner {
 
     /// True on one of this pool's worker threads.
     pub(super) fn on_worker(this: &Arc<Self>) -> bool {
+        !matches!(Inner::where_am_i(this), OnWorker::No)
+    }
+
+    /// Whether this thread is one of the pool's, and its slot if it owns one.
+    pub(super) fn where_am_i(this: &Arc<Self>) -> OnWorker {
         let id = Inner::id(this);
-        CURRENT.try_with(|c| c.get() == id).unwrap_or(false)
+        match CURRENT.try_with(Cell::get) {
+            Ok((pool, slot)) if pool == id => match slot.checked_sub(1) {
+                Some(i) => OnWorker::Slot(i),
+                None => OnWorker::NoSlot,
+            },
+            _ => OnWorker::No,
+        }
     }
 
     /// Starts `n` workers, counted live first.
@@ -198,48 +222,74 @@ impl Inner {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Marks this thread as one of the pool's (for caller-runs and in-pool joins).
-    pub(super) fn enter_thread(this: &Arc<Self>) {
+    /// Marks this thread as one of the pool's (for caller-runs and in-pool joins), owning
+    /// deque slot `slot` if any.
+    pub(super) fn enter_thread(this: &Arc<Self>, slot: Option<usize>) {
         let id = Inner::id(this);
-        let _ = CURRENT.try_with(|c| c.set(id));
+        let _ = CURRENT.try_with(|c| c.set((id, slot.map_or(0, |i| i + 1))));
     }
 
     /// This thread is no longer the pool's (its thread-local outlives the worker loop); wakes
     /// a shutdown waiting for the workers (its condition is the live counts).
     pub(super) fn leave_thread(this: &Arc<Self>) {
-        let _ = CURRENT.try_with(|c| c.set(0));
+        let _ = CURRENT.try_with(|c| c.set((0, 0)));
         crate::sync::full_fence();
         this.gate.notify_all(NOTIFIED);
     }
 
     // --- intake ---
 
-    /// Enters the intake gate; false (and nothing held) once shutdown has begun.
-    pub(super) fn enter(&self) -> bool {
-        // SeqCst: shutdown's SHUT and this count are one word, so exactly one of "we see
-        // SHUT" and "shutdown sees us inside" holds.
-        if self.intake.fetch_add(1, Ordering::SeqCst) & SHUT != 0 {
-            self.leave();
-            return false;
+    /// Puts a job where it runs soonest without waiting: the calling worker's own deque if
+    /// it owns one, else the injector if it has room. The job back (with whether the pool is
+    /// shut) if neither takes it.
+    pub(super) fn try_put(this: &Arc<Self>, job: Job) -> Result<(), (Job, bool)> {
+        if let OnWorker::Slot(i) = Inner::where_am_i(this) {
+            // SeqCst: a job pushed after this look runs anyway (its worker drains its own
+            // deque before it leaves); the look only makes a submit after `close` fail.
+            if this.tx.is_closed() {
+                return Err((job, true));
+            }
+            match this.sched.push_local(i, job) {
+                Ok(()) => return Ok(()),
+                Err(back) => return Inner::try_inject(this, back),
+            }
         }
-        true
+        Inner::try_inject(this, job)
     }
 
-    pub(super) fn leave(&self) {
-        // SeqCst RMW: the condition write shutdown's waiter re-checks.
-        if self.intake.fetch_sub(1, Ordering::SeqCst) == SHUT | 1 {
-            // The last submit inside after shutdown began: none is inside and none can
-            // enter, so the queue can close (also when the stopping thread gave up waiting).
-            self.close_queue();
-            self.gate.notify_all(NOTIFIED);
+    /// Moves the jobs on the calling worker's own deque to the injector (while it has
+    /// room), for a worker about to block inside a job: the others and the stand-ins then
+    /// run them meanwhile.
+    pub(super) fn flush_local(this: &Arc<Self>) {
+        let OnWorker::Slot(i) = Inner::where_am_i(this) else {
+            return;
+        };
+        let mut moved = false;
+        while let Some(job) = this.sched.pop_local(i) {
+            match this.tx.try_send(job) {
+                Ok(()) => moved = true,
+                Err(e) => {
+                    // Full or closed: the rest stays on the deque, for stealing.
+                    let back = this.sched.push_local(i, e.into_inner());
+                    debug_assert!(back.is_ok(), "a slot just popped has room");
+                    break;
+                }
+            }
+        }
+        if moved {
+            this.sched.notify();
         }
     }
 
-    /// Closes the queue once. Precondition: no submit is inside the intake gate and none
-    /// can enter (`SHUT` is set): that is `close_sending`'s precondition.
-    fn close_queue(&self) {
-        if !self.closed.swap(true, Ordering::SeqCst) {
-            self.tx.close_sending();
+    /// Sends `job` to the injector without waiting.
+    fn try_inject(this: &Arc<Self>, job: Job) -> Result<(), (Job, bool)> {
+        match this.tx.try_send(job) {
+            Ok(()) => {
+                this.sched.notify();
+                Ok(())
+            }
+            Err(crate::channel::TrySendError::Full(job)) => Err((job, false)),
+            Err(crate::channel::TrySendError::Disconnected(job)) => Err((job, true)),
         }
     }
 
@@ -252,7 +302,7 @@ impl Inner {
         loop {
             // Grow when no worker is idle, or when more jobs wait than idle workers can take
             // (a burst against one parked worker must not queue behind it).
-            let grow = live(s) < this.max && (idle(s) == 0 || this.tx.len() > idle(s));
+            let grow = live(s) < this.max && (idle(s) == 0 || this.queued() > idle(s));
             let new = s
                 .wrapping_add(TICK_ONE)
                 .wrapping_add(if grow { LIVE_ONE } else { 0 });
@@ -307,15 +357,11 @@ impl Inner {
         true
     }
 
-    /// Sends `job` without waiting; the job back if the queue is full.
-    pub(super) fn try_send(&self, job: Job) -> Result<(), Job> {
-        self.tx.try_send(job).map_err(|e| e.into_inner())
-    }
-
     // --- workers ---
 
     fn work(this: Arc<Self>, k: usize) {
-        Inner::enter_thread(&this);
+        let mut local = this.sched.local(k % this.max);
+        Inner::enter_thread(&this, local.slot);
         #[cfg(feature = "affinity")]
         if this.pin {
             if let Some(ids) = core_affinity::get_core_ids() {
@@ -328,30 +374,89 @@ impl Inner {
         Inner::hooked(&this, || {
             counted = match this.keep_alive {
                 None => {
-                    while let Ok(job) = Inner::next_job(&this, Until::FOREVER) {
-                        this.run(job, k % this.max);
+                    while let Ok(job) = Inner::next_job(&this, &mut local, Until::FOREVER) {
+                        this.run_or_drop(job, k % this.max);
                     }
                     true
                 }
-                Some(keep_alive) => Inner::work_elastic(&this, keep_alive, k % this.max),
+                Some(keep_alive) => {
+                    Inner::work_elastic(&this, &mut local, keep_alive, k % this.max)
+                }
             };
         });
+        this.sched.release(&mut local);
         if counted {
             this.state.fetch_sub(LIVE_ONE, Ordering::AcqRel);
         }
         Inner::leave_thread(&this);
     }
 
+    /// Runs a job a worker found, or drops it (abandoning its promise) after `abort`.
+    pub(super) fn run_or_drop(&self, job: Job, slot: usize) {
+        // SeqCst: set before the injector closed; a job found after that close is dropped.
+        if self.aborted.load(Ordering::SeqCst) {
+            drop(job);
+        } else {
+            self.run(job, slot);
+        }
+    }
+
+    /// The next job for a worker: found at once, or after searching, or after parking
+    /// (bounded by `until`'s deadline) with the hook lifted, since a worker waiting for work
+    /// is idle, not blocked. `Disconnected` once the pool is shut and no job is left.
+    pub(super) fn next_job(
+        this: &Arc<Inner>,
+        local: &mut Local,
+        until: Until<'_>,
+    ) -> Result<Job, RecvTimeoutError> {
+        let mut round = 0;
+        loop {
+            match this.sched.find(local, &this.rx) {
+                Ok(job) => {
+                    this.sched.found(local);
+                    return Ok(job);
+                }
+                Err(true) => {
+                    // Shut and drained: wake the others so they leave too.
+                    this.sched.notify_all();
+                    return Err(RecvTimeoutError::Disconnected);
+                }
+                Err(false) => {}
+            }
+            if local.slot.is_none() {
+                // No deque slot, so no place in the sleeper list: block on the injector.
+                return hook::without_hook(|| this.rx.recv_until(until));
+            }
+            if until.passed() {
+                return Err(RecvTimeoutError::Timeout);
+            }
+            if this.sched.start_searching(local, this.workers()) && Sched::pause(round) {
+                round += 1;
+                continue;
+            }
+            round = 0;
+            let woke = hook::without_hook(|| this.sched.park(local, &this.rx, until.deadline));
+            if let Woke::Timeout = woke {
+                return Err(RecvTimeoutError::Timeout);
+            }
+        }
+    }
+
     /// The elastic worker loop; returns whether this worker is still counted live. At `min`
     /// a worker waits without a timeout (no polling when the pool is idle at its floor);
     /// above it, it waits at most `keep_alive`, then retires.
-    fn work_elastic(this: &Arc<Self>, keep_alive: Duration, slot: usize) -> bool {
+    fn work_elastic(
+        this: &Arc<Self>,
+        local: &mut Local,
+        keep_alive: Duration,
+        slot: usize,
+    ) -> bool {
         loop {
             let s = this.state.fetch_add(IDLE_ONE, Ordering::AcqRel);
             let got = if live(s) <= this.min {
-                Inner::next_job(this, Until::FOREVER)
+                Inner::next_job(this, local, Until::FOREVER)
             } else {
-                Inner::next_job(this, wait::deadline_after(keep_alive).into())
+                Inner::next_job(this, local, wait::deadline_after(keep_alive).into())
             };
             match got {
                 Ok(job) => {
@@ -360,10 +465,10 @@ impl Inner {
                     // (The submit's CAS and ours are ordered on `state`: whichever comes
                     // second sees the other's job or our busy state.)
                     let s = this.state.fetch_sub(IDLE_ONE, Ordering::AcqRel) - IDLE_ONE;
-                    if idle(s) == 0 && live(s) < this.max && !this.rx.is_empty() {
+                    if idle(s) == 0 && live(s) < this.max && this.queued() > 0 {
                         Inner::grow(this);
                     }
-                    this.run(job, slot);
+                    this.run_or_drop(job, slot);
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     this.state.fetch_sub(IDLE_ONE, Ordering::AcqRel);
@@ -377,10 +482,10 @@ impl Inner {
                     // which our retiring CAS read: this look finds it. We then count
                     // ourselves back in (briefly above `max` if the pool grew meanwhile),
                     // so every thread running jobs is counted and joined.
-                    match this.rx.try_recv() {
+                    match this.sched.find(local, &this.rx) {
                         Ok(job) => {
                             this.state.fetch_add(LIVE_ONE, Ordering::AcqRel);
-                            this.run(job, slot);
+                            this.run_or_drop(job, slot);
                         }
                         Err(_) => return false,
                     }
@@ -431,51 +536,22 @@ impl Inner {
 
     // --- shutdown ---
 
-    /// Stops intake and closes the queue once no submit is inside the gate (now, or when
-    /// the last one leaves). Waits for that until `until`; with `abort`, drops the queued
-    /// jobs (their promises complete as abandoned) instead of letting workers run them.
-    /// Called on one of the pool's own workers, it runs queued jobs while it waits, so a
-    /// submitter blocked on a full queue gets room even if this was the only worker.
-    pub(super) fn stop(this: &Arc<Self>, abort: bool, until: Until<'_>) {
-        let prev = this.intake.fetch_or(SHUT, Ordering::SeqCst);
-        if prev & !SHUT == 0 {
-            this.close_queue(); // nobody inside
+    /// Stops intake (closes the injector: sends in flight land or get their job back) and
+    /// wakes every parked worker; with `abort`, drops the queued jobs (their promises
+    /// complete as abandoned) instead of letting workers run them. Jobs that land later (a
+    /// plain submit that was waiting for room took its place before the close) are dropped
+    /// by the workers, which see `aborted`.
+    pub(super) fn stop(this: &Arc<Self>, abort: bool) {
+        if abort {
+            this.aborted.store(true, Ordering::SeqCst);
         }
-        let on_worker = Inner::on_worker(this);
-        loop {
-            if abort {
-                while let Ok(job) = this.rx.try_recv() {
-                    drop(job);
-                }
-            } else if on_worker {
-                if let Ok(job) = this.rx.try_recv() {
-                    this.run(job, this.max);
-                    continue;
-                }
-            }
-            if this.closed.load(Ordering::SeqCst) || until.passed() {
-                break;
-            }
-            // The last submit to leave closes the queue and wakes us. Only when this thread
-            // must make room itself (aborting, or on one of the pool's own workers) does it
-            // come back every millisecond to drain or run what a blocked submit waits behind.
-            let d = if abort || on_worker {
-                let step = wait::deadline_after(Duration::from_millis(1));
-                match (step, until.deadline) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                }
-            } else {
-                until.deadline
-            };
-            let _ = wait::wait_blocking(&this.gate, WaitPolicy::Park, d, || {
-                this.closed.load(Ordering::SeqCst).then_some(())
-            });
-        }
-        if abort && this.closed.load(Ordering::SeqCst) {
+        this.tx.close();
+        this.sched.notify_all();
+        if abort {
             while let Ok(job) = this.rx.try_recv() {
                 drop(job);
             }
+            this.sched.abandon_stealable();
         }
     }
 
@@ -542,13 +618,18 @@ impl Inner {
             .sum()
     }
 
-    /// True once the queue is closed and empty: no job is left for a new thread to run.
+    /// True once the pool is shut and no job is queued: none is left for a new thread to run.
     pub(super) fn is_drained(&self) -> bool {
-        self.closed.load(Ordering::SeqCst) && self.rx.is_empty()
+        self.tx.is_closed() && self.queued() == 0
     }
 
     pub(super) fn is_shutdown(&self) -> bool {
-        self.intake.load(Ordering::SeqCst) & SHUT != 0
+        self.tx.is_closed()
+    }
+
+    /// Jobs queued now: the injector's and the deques'.
+    pub(super) fn queued(&self) -> usize {
+        self.rx.len() + self.sched.queued()
     }
 }
 

@@ -46,12 +46,13 @@ mod error;
 mod group;
 mod inner;
 mod job;
+mod sched;
 mod stand_in;
 
 use core::fmt;
 use std::time::Duration;
 
-use crate::channel::{SendTimeoutError, TrySendError};
+use crate::channel::SendTimeoutError;
 use crate::context::Context;
 use crate::future::Promise;
 use crate::sync::Arc;
@@ -258,20 +259,14 @@ impl WorkerPool {
         T: Send + 'static,
     {
         let (job, p) = Job::submit(Inner::id(&self.inner), f);
-        if !self.inner.enter() {
-            drop(p);
-            return Err(rejected::<F, T>(job, false));
-        }
-        let sent = self.inner.try_send(job);
-        if sent.is_ok() {
-            Inner::after_send(&self.inner);
-        }
-        self.inner.leave();
-        match sent {
-            Ok(()) => Ok(p),
-            Err(job) => {
+        match Inner::try_put(&self.inner, job) {
+            Ok(()) => {
+                Inner::after_send(&self.inner);
+                Ok(p)
+            }
+            Err((job, shut)) => {
                 drop(p);
-                Err(rejected::<F, T>(job, true))
+                Err(rejected::<F, T>(job, !shut))
             }
         }
     }
@@ -323,38 +318,40 @@ impl WorkerPool {
         }
     }
 
-    /// The submit path: through the intake gate, then into the queue.
+    /// The submit path: on one of the pool's threads, its own deque or the injector without
+    /// waiting (caller-runs when both are full); elsewhere the injector, waiting for room
+    /// until `until`. The injector's close is the intake gate (see `inner.rs`).
     fn send(&self, job: Job, until: Until<'_>) -> Result<(), Refused> {
         let inner = &self.inner;
-        if !inner.enter() {
-            return Err(Refused::Shutdown(job));
-        }
         let r = if Inner::on_worker(inner) {
             // Caller-runs: a worker never waits for room in its own pool's queue.
-            match inner.tx.try_send(job) {
-                Ok(()) => Ok(()),
-                Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => {
-                    Err(Refused::RunHere(job))
+            Inner::try_put(inner, job).map_err(|(job, shut)| {
+                if shut {
+                    Refused::Shutdown(job)
+                } else {
+                    Refused::RunHere(job)
                 }
-            }
-        } else {
-            inner.tx.send_bounded(job, until).map_err(|e| match e {
-                SendTimeoutError::Timeout(job) => Refused::Done(job),
-                // Cannot happen while we are inside the gate; reported as shutdown.
-                SendTimeoutError::Disconnected(job) => Refused::Shutdown(job),
             })
+        } else {
+            match inner.tx.send_bounded(job, until) {
+                Ok(()) => {
+                    inner.sched.notify();
+                    Ok(())
+                }
+                Err(SendTimeoutError::Timeout(job)) => Err(Refused::Done(job)),
+                Err(SendTimeoutError::Disconnected(job)) => Err(Refused::Shutdown(job)),
+            }
         };
         if r.is_ok() {
             Inner::after_send(inner);
         }
-        inner.leave();
         r
     }
 
     /// Stops taking jobs, lets the queued ones run, and waits for every worker to exit.
     /// Called from one of the pool's own jobs, it does not wait for its own thread.
     pub fn shutdown(&self) {
-        Inner::stop(&self.inner, false, Until::FOREVER);
+        Inner::stop(&self.inner, false);
         Inner::join(&self.inner, Until::FOREVER);
     }
 
@@ -362,7 +359,7 @@ impl WorkerPool {
     /// they all exited. Workers still busy then finish their jobs and exit on their own.
     pub fn shutdown_timeout(&self, timeout: Duration) -> bool {
         let until = Until::from(deadline_after(timeout));
-        Inner::stop(&self.inner, false, until);
+        Inner::stop(&self.inner, false);
         Inner::join(&self.inner, until)
     }
 
@@ -370,7 +367,7 @@ impl WorkerPool {
     /// [`PromiseError::Abandoned`](crate::future::PromiseError::Abandoned)); jobs already
     /// running finish. Waits for the workers to exit.
     pub fn abort(&self) {
-        Inner::stop(&self.inner, true, Until::FOREVER);
+        Inner::stop(&self.inner, true);
         Inner::join(&self.inner, Until::FOREVER);
     }
 
@@ -398,7 +395,7 @@ impl WorkerPool {
     /// Jobs waiting in the queue now. A job claimed by a waiting job (see the module docs)
     /// keeps its place, and counts here, until a worker dequeues and skips it.
     pub fn queued(&self) -> usize {
-        self.inner.tx.len()
+        self.inner.queued()
     }
 
     /// Jobs finished so far (including panicked ones).

@@ -29,8 +29,7 @@ use core::cell::Cell;
 use std::time::Duration;
 
 use super::inner::Inner;
-use super::job::Job;
-use crate::channel::{RecvTimeoutError, TryRecvError};
+use crate::channel::RecvTimeoutError;
 use crate::sync::{full_fence, spawn_named, thread_local, Arc, AtomicU64, Ordering};
 use crate::wait::hook::{self, Claim, Hook};
 use crate::wait::{Interrupt, Until, WaitList, NOTIFIED};
@@ -167,20 +166,10 @@ impl Inner {
         hook::with_hook(this, body);
     }
 
-    /// The next job for a worker: at once if one is queued, else waiting (bounded by
-    /// `until`) with the hook lifted, since a worker waiting for work is idle, not blocked.
-    pub(super) fn next_job(this: &Arc<Inner>, until: Until<'_>) -> Result<Job, RecvTimeoutError> {
-        match this.rx.try_recv() {
-            Ok(job) => Ok(job),
-            Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
-            Err(TryRecvError::Empty) => hook::without_hook(|| this.rx.recv_until(until)),
-        }
-    }
-
     /// A stand-in's life: runs jobs until a retirement is owed (taken at once after a job;
     /// after `LINGER` when idle) or the queue ends.
     fn work_stand_in(this: Arc<Inner>) {
-        Inner::enter_thread(&this);
+        Inner::enter_thread(&this, None);
         Inner::hooked(&this, || Inner::stand_in_loop(&this));
         Inner::leave_thread(&this);
     }
@@ -188,12 +177,16 @@ impl Inner {
     fn stand_in_loop(this: &Arc<Inner>) {
         let st = &this.stand_ins;
         let signal = Retire(st);
+        // No deque slot: a stand-in takes from the injector and steals, and blocks on the
+        // injector's receive.
+        let mut local = this.sched.no_slot();
         let mut after_job = false;
         loop {
             let got = if st.owing() && !after_job {
                 // Idle with a retirement owed: linger, so a worker that blocks again soon
                 // keeps this thread (`blocked` takes the owed retirement back).
-                match Inner::next_job(this, crate::wait::deadline_after(LINGER).into()) {
+                let until = crate::wait::deadline_after(LINGER).into();
+                match Inner::next_job(this, &mut local, until) {
                     Err(RecvTimeoutError::Timeout) if st.retire() => break,
                     got => got,
                 }
@@ -205,12 +198,12 @@ impl Inner {
                     deadline: None,
                     cancel: Some(&signal),
                 };
-                Inner::next_job(this, until)
+                Inner::next_job(this, &mut local, until)
             };
             after_job = false;
             match got {
                 Ok(job) => {
-                    this.run(job, this.max);
+                    this.run_or_drop(job, this.max);
                     after_job = true;
                 }
                 Err(RecvTimeoutError::Timeout) => {} // a retirement is (or was) owed: look again
@@ -250,6 +243,9 @@ impl Hook for Arc<Inner> {
     }
 
     fn blocked(&self) -> bool {
+        // Jobs this worker's own jobs queued on its deque go where the others look first,
+        // so they run while it waits (a stand-in takes from the injector).
+        Inner::flush_local(self);
         if self.is_drained() {
             return false; // shut down and nothing queued: a stand-in would find no work
         }
