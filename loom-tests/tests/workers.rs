@@ -70,8 +70,8 @@ fn first_waits_for_second(pool: &WorkerPool) {
 /// Two jobs that need each other (the first waits for the second) submitted back to back to
 /// an elastic pool whose one worker is parked: the pool must grow to run the second while the
 /// first waits, whatever step the parked worker is at when the submits look at it (it may
-/// hold the first job while still counted idle). 788,899 interleavings at bound 2 (about two
-/// minutes); without the worker-side growth check, loom finds the deadlock.
+/// hold the first job while still counted idle). 1,081,238 interleavings at bound 2 (about six
+/// minutes on two cores); without the worker-side growth check, loom finds the deadlock.
 #[test]
 fn elastic_grows_for_interdependent_jobs() {
     model(2, || {
@@ -167,5 +167,88 @@ fn blocked_worker_compensated_and_stand_in_retires() {
         }
         assert_eq!(pool.workers(), 1);
         drop(pool);
+    });
+}
+
+/// The wake rule, one worker: two outside submitters each submit a job and wait for its
+/// result while the worker searches, parks and wakes. The race that matters: a submit that
+/// sees the worker still searching does not wake it, so the worker's last look after it
+/// counts itself parked must find the job. If a job could be left queued while the worker
+/// sleeps, a `get` would block forever and loom would report the deadlock (it does, at bound
+/// 1, for a park without its last look; bound 2 explores 804,617 interleavings in three
+/// minutes, and passes too).
+#[test]
+fn wake_rule_one_worker_two_submitters() {
+    model(1, || {
+        let pool = Arc::new(WorkerPool::builder().workers(1).queue_capacity(2).build());
+        let submitters: Vec<_> = (0..2u8)
+            .map(|i| {
+                let pool = pool.clone();
+                thread::spawn(move || pool.submit(move || i).unwrap().get())
+            })
+            .collect();
+        for (i, t) in submitters.into_iter().enumerate() {
+            assert_eq!(t.join().unwrap(), Ok(i as u8));
+        }
+        pool.shutdown();
+    });
+}
+
+/// The wake rule, two workers: one submitter puts two jobs in while both workers search,
+/// park and wake (the last searcher to find work wakes the next; a submit wakes one only if
+/// nobody searches). Both jobs run, or loom reports the deadlock (159,697 interleavings at
+/// bound 1; a park without its last look deadlocks here too).
+#[test]
+fn wake_rule_two_workers() {
+    model(1, || {
+        let pool = Arc::new(WorkerPool::builder().workers(2).queue_capacity(2).build());
+        let submitter = {
+            let pool = pool.clone();
+            thread::spawn(move || {
+                let a = pool.submit(|| 1u8).unwrap();
+                let b = pool.submit(|| 2u8).unwrap();
+                (a.get(), b.get())
+            })
+        };
+        assert_eq!(submitter.join().unwrap(), (Ok(1), Ok(2)));
+        pool.shutdown();
+    });
+}
+
+/// A job submits a child (onto its worker's own deque) while another thread shuts the pool
+/// down: the child is accepted and runs, or is handed back; never lost. The parent returns
+/// without waiting, so the worker drains its own deque after it.
+#[test]
+fn shutdown_racing_a_submit_from_a_job() {
+    model(2, || {
+        let pool = Arc::new(WorkerPool::builder().workers(1).queue_capacity(1).build());
+        let ran = Arc::new(AtomicUsize::new(0));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let parent = {
+            let (p, r, a) = (pool.clone(), ran.clone(), accepted.clone());
+            pool.submit(move || {
+                let r2 = r.clone();
+                if p.execute(move || {
+                    r2.fetch_add(1, Ordering::SeqCst);
+                })
+                .is_ok()
+                {
+                    a.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+            .unwrap()
+        };
+        let stopper = {
+            let pool = pool.clone();
+            thread::spawn(move || pool.shutdown())
+        };
+        stopper.join().unwrap();
+        assert_eq!(parent.get(), Ok(()));
+        pool.shutdown();
+        assert_eq!(
+            ran.load(Ordering::SeqCst),
+            accepted.load(Ordering::SeqCst),
+            "every accepted child ran"
+        );
     });
 }

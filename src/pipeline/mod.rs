@@ -9,19 +9,27 @@
 //! consumer reads with [`recv`](Pipeline::recv), iterates, or
 //! [`collect`](Pipeline::collect)s.
 //!
-//! Every pipeline runs under its own child of a [`Context`]: cancelling the context, or
-//! dropping the consumer, wakes every stage at once (each waits with `recv_ctx`/`send_ctx`),
-//! every stage thread returns, and dropping the pipeline joins them. (A stage inside user
-//! code that blocks, such as a generator over another channel's blocking iterator, returns
-//! when that code does: the drop waits for it.) An error ends the
-//! pipeline with that error delivered to the consumer: a `try_map` stage's `Err`, or a panic
-//! in any stage ([`PipelineError`]), never a silent drop. The end of the stream is reported
-//! (`Ok(None)`) only when the generator reached the end of its iterator and every stage saw
-//! its input end normally; a stage stopped by the context marks the pipeline cut before it
-//! drops its sender, so a consumer that wakes to find the channels closed still reports
-//! [`PipelineError::Canceled`], even when the cancellation raced the last item. Stages run
-//! on dedicated threads, never on a pool's workers, so a stage waiting for input cannot
-//! starve a pool.
+//! Stages move items with plain `send`/`recv` (the channels' fastest path) and run on
+//! dedicated threads, or as jobs of a [`WorkerPool`] chosen with [`on`](Pipeline::on) (a
+//! stage holds its worker for the pipeline's life; a pool that refuses the job gets the
+//! stage a dedicated thread instead).
+//!
+//! Every pipeline runs under its own child of a [`Context`] ([`context`](Pipeline::context)):
+//! cancelling it, its deadline passing, or dropping the consumer closes every channel of the
+//! pipeline at once (a watcher thread waits on the context for that), so each stage's next
+//! send fails and it returns; dropping the pipeline joins them. (A stage inside user code
+//! that blocks, such as a generator over another channel's blocking iterator, returns when
+//! that code does: the drop waits for it.) An error ends the pipeline with that error
+//! delivered to the consumer: a `try_map` stage's `Err`, or a panic in any stage
+//! ([`PipelineError`]), never a silent drop. The end of the stream is reported (`Ok(None)`)
+//! only when the generator reached the end of its iterator and every stage saw its input
+//! end normally: a stage that stops any other way, and the cancellation itself, mark the
+//! pipeline cut before any channel closes, so a consumer that finds its channel closed
+//! reports [`PipelineError::Canceled`], even when the cancellation raced the last item.
+//!
+//! [`into_receiver`](Pipeline::into_receiver) hands the output over as a plain
+//! [`Receiver`] of `Result<T, PipelineError>` (the end rule included: a cut stream ends with
+//! an `Err`), for `select!` and everything else a receiver works with.
 //!
 //! [`fan_out`] and [`fan_in`] are also given on plain channels, as in the tutorial.
 //!
@@ -45,10 +53,11 @@ mod ordered;
 use core::fmt;
 use std::thread::JoinHandle;
 
-use crate::channel::{bounded, Receiver, RecvCtxError, Sender};
+use crate::channel::{bounded, Receiver, RecvError, Sender};
 use crate::context::{CancelHandle, Context, ContextError};
-use crate::future::catch;
+use crate::future::{catch, Promise};
 use crate::sync::{AtomicBool, Ordering::SeqCst};
+use crate::workers::{Spawner, WorkerPool};
 
 pub use error::PipelineError;
 
@@ -60,23 +69,41 @@ pub const DEFAULT_CAPACITY: usize = 64;
 /// channels' slots small.
 type Msg<T> = Result<T, Box<PipelineError>>;
 
-/// What every stage of one pipeline shares: its context and its cut mark.
+/// What every stage of one pipeline shares: its context, its cut mark and its channels'
+/// closers; and where the stages added next run.
 #[derive(Clone)]
 pub(super) struct Run {
     /// The pipeline's own context (a child of the caller's): cancelled on drop.
     pub(super) ctx: Context,
-    /// Set by a stage thread that stops before its input ended normally (the context ended,
-    /// downstream left, or it passed an error on), *before* it drops its sender. Channel
-    /// disconnection publishes it: every sender drop releases the sender count, the last
-    /// one acquires it before it marks the channel disconnected, and the receiver that sees
-    /// that mark acquires it, so a consumer told "disconnected" sees this store. (Stages
-    /// further up reach the consumer through the same chain, stage by stage.) While clear, a
-    /// disconnected channel means every item went through; once set, it means the stream was
-    /// cut short.
+    /// Set by a stage thread that stops before its input ended normally (downstream left,
+    /// it passed an error on, it panicked), and by the cancellation, in each case *before*
+    /// the stage drops its sender or any channel closes. Channel disconnection publishes it
+    /// (every sender drop releases the sender count, the last one acquires it before it
+    /// marks the channel disconnected, and the receiver that sees that mark acquires it; a
+    /// close is a SeqCst RMW that the receiver's look at it reads), so a consumer told
+    /// "disconnected" sees this store. While clear, a disconnected channel means every item
+    /// went through; once set, it means the stream was cut short.
     cut: std::sync::Arc<AtomicBool>,
+    /// Closes every channel of the pipeline (the cancellation).
+    closers: std::sync::Arc<Closers>,
+    /// The pool the stages added next run on; `None`: dedicated threads.
+    pool: Option<Spawner>,
 }
 
+/// A receiving handle of each channel of a pipeline, kept to close it on cancellation; `None`
+/// once closed (a channel made later is closed at once).
+type Closers = std::sync::Mutex<Option<Vec<Box<dyn Fn() + Send>>>>;
+
 impl Run {
+    fn new(ctx: Context) -> Run {
+        Run {
+            ctx,
+            cut: std::sync::Arc::new(AtomicBool::new(false)),
+            closers: std::sync::Arc::new(std::sync::Mutex::new(Some(Vec::new()))),
+            pool: None,
+        }
+    }
+
     /// The guard a stage thread holds for its whole run: see [`Exit`].
     pub(super) fn exit(&self) -> Exit<'_> {
         Exit {
@@ -87,6 +114,64 @@ impl Run {
 
     fn is_cut(&self) -> bool {
         self.cut.load(SeqCst)
+    }
+
+    /// A channel of this pipeline: closed when the pipeline is cancelled.
+    pub(super) fn channel<M: Send + 'static>(&self, cap: usize) -> (Sender<M>, Receiver<M>) {
+        let (tx, rx) = bounded(cap);
+        let mut closers = self.closers.lock().unwrap_or_else(|e| e.into_inner());
+        match closers.as_mut() {
+            Some(list) => {
+                let r = rx.clone();
+                list.push(Box::new(move || r.close()));
+            }
+            None => rx.close(),
+        }
+        (tx, rx)
+    }
+
+    /// The cancellation: marks the pipeline cut, then closes every channel (every stage's
+    /// next send fails; receivers drain what is queued, then see the end). Drops the
+    /// closers' handles, so a stage blocked sending to a consumer that left gets its item
+    /// back once no receiver is left.
+    fn cancel_close(&self) {
+        // SeqCst: before the closes, which publish it (see `cut`).
+        self.cut.store(true, SeqCst);
+        let list = self
+            .closers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        for close in list.into_iter().flatten() {
+            close();
+        }
+    }
+
+    /// Starts a stage: a job of the pool if one was chosen and it takes the job now, else a
+    /// dedicated thread.
+    pub(super) fn spawn(&self, f: impl FnOnce() + Send + 'static) -> Stage {
+        if let Some(pool) = &self.pool {
+            match pool.try_submit(f) {
+                Ok(p) => return Stage::Job(p),
+                Err(e) => return Stage::Thread(stage_thread(e.into_inner())),
+            }
+        }
+        Stage::Thread(stage_thread(f))
+    }
+}
+
+/// A running stage, joined when the pipeline is dropped.
+pub(super) enum Stage {
+    Thread(JoinHandle<()>),
+    Job(Promise<()>),
+}
+
+impl Stage {
+    fn join(self) {
+        match self {
+            Stage::Thread(h) => drop(h.join()),
+            Stage::Job(p) => drop(p.get()),
+        }
     }
 }
 
@@ -122,8 +207,10 @@ pub struct Pipeline<T> {
     /// The context and cut mark every stage shares.
     run: Run,
     cancel: StdArcCancel,
-    /// Every stage thread of the chain so far, joined on drop.
-    threads: Vec<JoinHandle<()>>,
+    /// Every stage of the chain so far, joined on drop.
+    threads: Vec<Stage>,
+    /// The thread that closes the channels when the context ends; joined on drop.
+    watcher: Option<JoinHandle<()>>,
     /// Capacity for the channels of stages added next.
     cap: usize,
     /// Set once the consumer has seen the end or an error.
@@ -144,9 +231,10 @@ pub(super) fn stage_thread(f: impl FnOnce() + Send + 'static) -> JoinHandle<()> 
         .expect("failed to start a pipeline stage thread")
 }
 
-/// Sends `m` downstream; false if the stage should stop (cancelled, or the consumer left).
-fn send<T>(tx: &Sender<Msg<T>>, m: Msg<T>, ctx: &Context) -> bool {
-    tx.send_ctx(m, ctx).is_ok()
+/// Sends `m` downstream; false if the stage should stop (cancelled: the channel is closed;
+/// or the consumer left).
+fn send<T>(tx: &Sender<Msg<T>>, m: Msg<T>) -> bool {
+    tx.send(m).is_ok()
 }
 
 impl<T: Send + 'static> Pipeline<T> {
@@ -176,15 +264,17 @@ impl<T: Send + 'static> Pipeline<T> {
         I: IntoIterator<Item = T> + Send + 'static,
     {
         let (ctx, cancel) = ctx.with_cancel();
-        let (tx, rx) = bounded(capacity);
-        let run = Run {
-            ctx,
-            cut: std::sync::Arc::new(AtomicBool::new(false)),
-        };
+        let run = Run::new(ctx);
+        let (tx, rx) = run.channel(capacity);
+        let r = run.clone();
+        let watcher = stage_thread(move || {
+            let _ = r.ctx.done();
+            r.cancel_close();
+        });
         let r = run.clone();
         let h = stage_thread(move || {
             let exit = r.exit();
-            if generate(iter, &tx, &r.ctx) {
+            if generate(iter, &tx) {
                 exit.normal();
             }
         });
@@ -192,10 +282,25 @@ impl<T: Send + 'static> Pipeline<T> {
             rx,
             run,
             cancel: std::sync::Arc::new(cancel),
-            threads: vec![h],
+            threads: vec![Stage::Thread(h)],
+            watcher: Some(watcher),
             cap: capacity,
             ended: false,
         }
+    }
+
+    /// Runs the stages added after this call as jobs of `pool` (each holds a worker for the
+    /// pipeline's life; if the pool refuses one, that stage gets a dedicated thread). The
+    /// pool must outlive the pipeline's use of it: a pool shut down first refuses them.
+    pub fn on(mut self, pool: &WorkerPool) -> Self {
+        self.run.pool = Some(pool.spawner());
+        self
+    }
+
+    /// The pipeline's context: a child of the one it was built under, cancelled when the
+    /// pipeline is dropped or [`cancel`](Self::cancel)led. Stages may read its values.
+    pub fn context(&self) -> &Context {
+        &self.run.ctx
     }
 
     /// Sets the capacity of the channels of the stages added after this call.
@@ -213,14 +318,14 @@ impl<T: Send + 'static> Pipeline<T> {
     {
         assert!(workers >= 1, "a pipeline stage needs at least one worker");
         self.extend(|input, run, cap| {
-            let (tx, rx) = bounded(cap);
+            let (tx, rx) = run.channel(cap);
             let f = std::sync::Arc::new(f);
             let threads = (0..workers)
                 .map(|_| {
-                    let (input, tx, f, run) = (input.clone(), tx.clone(), f.clone(), run.clone());
-                    stage_thread(move || {
-                        let exit = run.exit();
-                        if run_stage(&input, &tx, &run.ctx, |v| f(v)) {
+                    let (input, tx, f, r) = (input.clone(), tx.clone(), f.clone(), run.clone());
+                    run.spawn(move || {
+                        let exit = r.exit();
+                        if run_stage(&input, &tx, |v| f(v)) {
                             exit.normal();
                         }
                     })
@@ -236,7 +341,7 @@ impl<T: Send + 'static> Pipeline<T> {
     /// threads so far move to the new handle, so dropping this one cancels nothing.
     fn extend<U>(
         mut self,
-        build: impl FnOnce(Receiver<Msg<T>>, &Run, usize) -> (Receiver<Msg<U>>, Vec<JoinHandle<()>>),
+        build: impl FnOnce(Receiver<Msg<T>>, &Run, usize) -> (Receiver<Msg<U>>, Vec<Stage>),
     ) -> Pipeline<U> {
         let input = self.take_rx();
         let mut threads = core::mem::take(&mut self.threads);
@@ -247,6 +352,7 @@ impl<T: Send + 'static> Pipeline<T> {
             run: self.run.clone(),
             cancel: self.cancel.clone(),
             threads,
+            watcher: self.watcher.take(),
             cap: self.cap,
             ended: false,
         }
@@ -307,36 +413,83 @@ impl<T: Send + 'static> Pipeline<T> {
     }
 
     /// The next item; `Ok(None)` at the end; an error (a stage's failure or panic, or the
-    /// context's end) once, after which the pipeline is over.
+    /// context's end) once, after which the pipeline is over (an error cancels the rest).
     ///
     /// `Ok(None)` means every item went through: the generator reached its end and every
-    /// stage saw its input end. If the context ends first, the result is
-    /// [`PipelineError::Canceled`] even when every stage has already stopped and the channel
+    /// stage saw its input end. Once the context has ended, the result is
+    /// [`PipelineError::Canceled`], even when every stage has already stopped and the channel
     /// this reads is closed.
     pub fn recv(&mut self) -> Result<Option<T>, PipelineError> {
         if self.ended {
             return Ok(None);
         }
-        match self.rx.recv_ctx(&self.run.ctx) {
+        if let Some(e) = self.run.ctx.err() {
+            return Err(self.end(PipelineError::Canceled(e)));
+        }
+        match self.rx.recv() {
             Ok(Ok(v)) => Ok(Some(v)),
-            Ok(Err(e)) => {
-                self.ended = true;
-                Err(*e)
-            }
-            Err(RecvCtxError::Disconnected) => {
-                self.ended = true;
+            Ok(Err(e)) => Err(self.end(*e)),
+            Err(RecvError) => {
                 if self.run.is_cut() {
                     // A stage stopped early: the stream was cut short, not finished.
                     let e = self.run.ctx.err().unwrap_or(ContextError::Canceled);
-                    return Err(PipelineError::Canceled(e));
+                    return Err(self.end(PipelineError::Canceled(e)));
                 }
+                self.ended = true;
                 Ok(None)
             }
-            Err(RecvCtxError::Done(e)) => {
-                self.ended = true;
-                Err(PipelineError::Canceled(e))
-            }
         }
+    }
+
+    /// The pipeline is over with `e`: stops every stage still running.
+    fn end(&mut self, e: PipelineError) -> PipelineError {
+        self.ended = true;
+        self.cancel.cancel();
+        e
+    }
+
+    /// The output as a plain receiver of `Result<T, PipelineError>`, with the same end
+    /// rule as [`recv`](Self::recv): items, then the end if every item went through, or an
+    /// `Err` and then the end if the pipeline was cut (an error, a panic, a cancellation).
+    /// Works with `select!` and everything else a [`Receiver`] offers. The stages are no
+    /// longer joined by anyone: they stop on their own when the stream ends, the context
+    /// ends, or every clone of the receiver is dropped (which cancels the pipeline).
+    pub fn into_receiver(mut self) -> Receiver<Result<T, PipelineError>> {
+        let input = self.take_rx();
+        let (tx, rx) = bounded(self.cap);
+        let (run, cancel) = (self.run.clone(), self.cancel.clone());
+        let sink = move || {
+            let out = |m| tx.send(m).is_ok();
+            loop {
+                match input.recv() {
+                    Ok(Ok(v)) => {
+                        if !out(Ok(v)) {
+                            break; // every receiver left
+                        }
+                    }
+                    Ok(Err(e)) => {
+                        let _ = out(Err(*e));
+                        break;
+                    }
+                    Err(RecvError) => {
+                        if run.is_cut() {
+                            let e = run.ctx.err().unwrap_or(ContextError::Canceled);
+                            let _ = out(Err(PipelineError::Canceled(e)));
+                        }
+                        break;
+                    }
+                }
+            }
+            drop(input);
+            cancel.cancel(); // the rest stops (a no-op after a normal end)
+        };
+        // The sink is this pipeline's last thread; the others are left to end by themselves.
+        let _ = stage_thread(sink);
+        self.threads.clear();
+        if let Some(w) = self.watcher.take() {
+            drop(w); // detached: it returns once the context ends, which the sink ensures
+        }
+        rx
     }
 
     /// Every item, or the first error.
@@ -365,24 +518,24 @@ impl<T: Send + 'static> Pipeline<T> {
 /// The generator's loop: sends every item of `iter`. Returns `true` if the iterator ended
 /// and every item was sent; `false` if it stopped early (the context ended, downstream left,
 /// or the iterator panicked and the panic was passed on).
-fn generate<T, I: IntoIterator<Item = T>>(iter: I, tx: &Sender<Msg<T>>, ctx: &Context) -> bool {
+fn generate<T, I: IntoIterator<Item = T>>(iter: I, tx: &Sender<Msg<T>>) -> bool {
     let mut it = match catch(|| iter.into_iter()) {
         Ok(it) => it,
         Err(p) => {
-            let _ = send(tx, Err(Box::new(PipelineError::from_promise(p))), ctx);
+            let _ = send(tx, Err(Box::new(PipelineError::from_promise(p))));
             return false;
         }
     };
     loop {
         match catch(|| it.next()) {
             Ok(Some(v)) => {
-                if !send(tx, Ok(v), ctx) {
+                if !send(tx, Ok(v)) {
                     return false;
                 }
             }
             Ok(None) => return true,
             Err(p) => {
-                let _ = send(tx, Err(Box::new(PipelineError::from_promise(p))), ctx);
+                let _ = send(tx, Err(Box::new(PipelineError::from_promise(p))));
                 return false;
             }
         }
@@ -390,37 +543,36 @@ fn generate<T, I: IntoIterator<Item = T>>(iter: I, tx: &Sender<Msg<T>>, ctx: &Co
 }
 
 /// A stage's loop: read until the input ends, apply `f`, send what it returns. Stops on
-/// the first error (passing it on), when the context ends, or when downstream is gone.
-/// Returns `true` only if it stopped because its input ended normally.
+/// the first error (passing it on), or when its output is closed (cancelled) or downstream
+/// is gone. Returns `true` only if it stopped because its input ended; after a cancellation
+/// that end is the close, and the cut mark (set before it) tells the consumer.
 fn run_stage<T, U>(
     input: &Receiver<Msg<T>>,
     tx: &Sender<Msg<U>>,
-    ctx: &Context,
     f: impl Fn(T) -> Option<Result<U, PipelineError>>,
 ) -> bool {
     loop {
-        let v = match input.recv_ctx(ctx) {
+        let v = match input.recv() {
             Ok(Ok(v)) => v,
             Ok(Err(e)) => {
-                let _ = send(tx, Err(e), ctx);
+                let _ = send(tx, Err(e));
                 return false;
             }
-            Err(RecvCtxError::Disconnected) => return true,
-            Err(RecvCtxError::Done(_)) => return false,
+            Err(RecvError) => return true,
         };
         match catch(|| f(v)) {
             Ok(None) => {}
             Ok(Some(Ok(out))) => {
-                if !send(tx, Ok(out), ctx) {
+                if !send(tx, Ok(out)) {
                     return false;
                 }
             }
             Ok(Some(Err(e))) => {
-                let _ = send(tx, Err(Box::new(e)), ctx);
+                let _ = send(tx, Err(Box::new(e)));
                 return false;
             }
             Err(p) => {
-                let _ = send(tx, Err(Box::new(PipelineError::from_promise(p))), ctx);
+                let _ = send(tx, Err(Box::new(PipelineError::from_promise(p))));
                 return false;
             }
         }
@@ -429,14 +581,18 @@ fn run_stage<T, U>(
 
 impl<T> Drop for Pipeline<T> {
     fn drop(&mut self) {
-        if self.threads.is_empty() {
-            return;
-        }
-        // The consumer left: every stage stops now (they wait on the pipeline's context),
-        // and their threads are joined.
+        let Some(watcher) = self.watcher.take() else {
+            return; // moved on (`extend`, `into_receiver`)
+        };
+        // The consumer left: the watcher closes every channel; with our receiver and the
+        // closers' gone, a stage blocked sending to us gets its item back. Then every stage
+        // returns, and is joined.
         self.cancel.cancel();
+        let (_, empty) = bounded(0);
+        drop(core::mem::replace(&mut self.rx, empty));
+        let _ = watcher.join();
         for h in self.threads.drain(..) {
-            let _ = h.join();
+            h.join();
         }
     }
 }

@@ -282,8 +282,10 @@ impl Turn {
                 if stop() {
                     break Err(Stopped::Stop);
                 }
+                super::pause_point!(Parking);
                 let passed =
                     watch.park_with(deadline, |d| futex::wait(&self.state, expected, mask, d));
+                super::pause_point!(Woke);
                 // SeqCst: the next sleep compares against this value.
                 let now = self.state.load(Ordering::SeqCst);
                 if distance(now, seq) <= 0 {

@@ -258,17 +258,7 @@ impl WorkerPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (job, p) = Job::submit(Inner::id(&self.inner), f);
-        match Inner::try_put(&self.inner, job) {
-            Ok(()) => {
-                Inner::after_send(&self.inner);
-                Ok(p)
-            }
-            Err((job, shut)) => {
-                drop(p);
-                Err(rejected::<F, T>(job, !shut))
-            }
-        }
+        try_submit(&self.inner, f)
     }
 
     /// As [`submit`](Self::submit), waiting for room only while `ctx` is live.
@@ -408,6 +398,12 @@ impl WorkerPool {
         self.inner.panicked()
     }
 
+    /// A handle that submits to this pool without owning it (dropping it shuts nothing
+    /// down): for pipelines whose stages run on the pool.
+    pub(crate) fn spawner(&self) -> Spawner {
+        Spawner(self.inner.clone())
+    }
+
     /// Used by `spawn`: runs `f` on a worker, or here if the queue is full.
     #[cfg_attr(any(lockgate_loom, lockgate_shuttle), allow(dead_code))] // no `spawn` under a model checker
     pub(crate) fn submit_or_run_here<F, T>(&self, f: F) -> Promise<T>
@@ -419,6 +415,40 @@ impl WorkerPool {
             Ok(p) => p,
             Err(e) => run_here(&self.inner, e.into_inner()),
         }
+    }
+}
+
+/// The body of [`WorkerPool::try_submit`].
+fn try_submit<F, T>(inner: &Arc<Inner>, f: F) -> Result<Promise<T>, Rejected<F>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let (job, p) = Job::submit(Inner::id(inner), f);
+    match Inner::try_put(inner, job) {
+        Ok(()) => {
+            Inner::after_send(inner);
+            Ok(p)
+        }
+        Err((job, shut)) => {
+            drop(p);
+            Err(rejected::<F, T>(job, !shut))
+        }
+    }
+}
+
+/// Submits to a pool without owning it (see [`WorkerPool::spawner`]).
+#[derive(Clone)]
+pub(crate) struct Spawner(Arc<Inner>);
+
+impl Spawner {
+    /// As [`WorkerPool::try_submit`]: never waits, never runs `f` here.
+    pub(crate) fn try_submit<F, T>(&self, f: F) -> Result<Promise<T>, Rejected<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        try_submit(&self.0, f)
     }
 }
 

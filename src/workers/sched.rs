@@ -44,9 +44,16 @@ use crate::wait::WaitPolicy;
 const LOCAL_CAPACITY: usize = 256;
 
 /// Search rounds before a searcher parks: the first `SPIN_ROUNDS` spin (doubling), the rest
-/// yield the core between looks.
+/// yield the core between looks. Under a model checker one round (every spin is a step
+/// there, and the protocol must hold however short the search).
+#[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 const SPIN_ROUNDS: u32 = 7;
+#[cfg(not(any(lockgate_loom, lockgate_shuttle)))]
 const SEARCH_ROUNDS: u32 = 24;
+#[cfg(any(lockgate_loom, lockgate_shuttle))]
+const SPIN_ROUNDS: u32 = 0;
+#[cfg(any(lockgate_loom, lockgate_shuttle))]
+const SEARCH_ROUNDS: u32 = 1;
 
 /// `idle` fields: searching workers (bits 0-31) and parked workers (bits 32-63).
 const SEARCH_ONE: u64 = 1;
