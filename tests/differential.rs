@@ -201,6 +201,20 @@ fn group_generated() {
 }
 
 #[test]
+fn stealing_seed_corpus() {
+    for input in seeds("workers") {
+        checkers::check_stealing(&input);
+    }
+}
+
+#[test]
+fn stealing_generated() {
+    for input in inputs(0x9B05_688C_2B3E_6C1F, 300, 40) {
+        checkers::check_stealing(&input);
+    }
+}
+
+#[test]
 fn pipeline_seed_corpus() {
     for input in seeds("pipeline") {
         checkers::check_pipeline(&input);

@@ -14,7 +14,7 @@ mod workers;
 pub use prims::{check_context, check_counts, check_pool, check_pubsub, check_semaphore};
 pub use promise::check_promise;
 pub use select::check_select;
-pub use workers::{check_group, check_pipeline, check_workers};
+pub use workers::{check_group, check_pipeline, check_stealing, check_workers};
 
 use std::cell::Cell;
 use std::collections::VecDeque;

@@ -14,6 +14,13 @@
 //! abort drops and spawns onto a shut pool (`Abandoned`). Jobs never panic here: libFuzzer's
 //! panic hook aborts even on a caught panic (tests/group.rs covers panics).
 //!
+//! `check_stealing` drives a pool of 1-3 workers whose jobs submit children onto their own
+//! deques (the other workers steal them), in trees the input shapes, with a shutdown or an
+//! abort where the input puts it. Timing decides who runs what, so the model is
+//! conservation: every closure is dropped exactly once; every accepted job runs exactly once
+//! (after an abort, runs or is dropped unrun, its promise abandoned); every refused one comes
+//! back; values come back right.
+//!
 //! `check_pipeline` builds a pipeline of random stages over a random input and compares its
 //! output with the same computation done sequentially (as a multiset once a stage may
 //! reorder).
@@ -192,6 +199,135 @@ pub fn check_workers(data: &[u8]) {
         }
     }
     assert_eq!(ran.load(Ordering::SeqCst), expect_ran, "execute jobs run");
+}
+
+/// Counts its drop: one per closure, whether it ran, came back refused, or was dropped by an
+/// abort.
+struct Tally(Arc<AtomicUsize>);
+
+impl Drop for Tally {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// The counters of `check_stealing`.
+#[derive(Default)]
+struct Counts {
+    made: AtomicUsize,
+    accepted: AtomicUsize,
+    refused: AtomicUsize,
+    ran: AtomicUsize,
+    dropped: Arc<AtomicUsize>,
+}
+
+/// A job that bumps `ran` and submits `kids` children from inside (onto its worker's deque),
+/// each of which submits `grandkids` more; every closure carries a `Tally`.
+fn tree_job(
+    pool: Arc<WorkerPool>,
+    c: Arc<Counts>,
+    kids: u8,
+    grandkids: u8,
+) -> impl FnOnce() + Send {
+    c.made.fetch_add(1, Ordering::SeqCst);
+    let tally = Tally(c.dropped.clone());
+    move || {
+        let _tally = tally;
+        c.ran.fetch_add(1, Ordering::SeqCst);
+        for _ in 0..kids {
+            let job = tree_job(pool.clone(), c.clone(), grandkids, 0);
+            match pool.execute(job) {
+                Ok(()) => c.accepted.fetch_add(1, Ordering::SeqCst),
+                Err(back) => {
+                    drop(back.into_inner());
+                    c.refused.fetch_add(1, Ordering::SeqCst)
+                }
+            };
+        }
+    }
+}
+
+/// Runs the byte-driven stealing sequence and checks conservation (see the module docs).
+pub fn check_stealing(data: &[u8]) {
+    let Some((&conf, ops)) = data.split_first() else {
+        return;
+    };
+    let workers = usize::from(conf % 3) + 1;
+    let pool = Arc::new(
+        WorkerPool::builder()
+            .workers(workers)
+            .queue_capacity(usize::from(conf / 3 % 4) + 1)
+            .build(),
+    );
+    let c = Arc::new(Counts::default());
+    let mut awaited: Vec<Promise<()>> = Vec::new();
+    let mut aborted = false;
+    for &op in ops.iter().take(48) {
+        let (kids, grandkids) = ((op >> 2) % 4, (op >> 4) % 3);
+        match op % 5 {
+            0 | 1 => {
+                let job = tree_job(pool.clone(), c.clone(), kids, grandkids);
+                let r = if op % 5 == 0 {
+                    pool.submit(job).map(|p| awaited.push(p))
+                } else {
+                    pool.execute(job)
+                };
+                match r {
+                    Ok(()) => c.accepted.fetch_add(1, Ordering::SeqCst),
+                    Err(back) => {
+                        assert!(pool.is_shutdown(), "refused before shutdown");
+                        drop(back.into_inner());
+                        c.refused.fetch_add(1, Ordering::SeqCst)
+                    }
+                };
+            }
+            2 => {
+                // Wait for what was awaited so far: the pool keeps running meanwhile.
+                for p in awaited.drain(..) {
+                    match p.get() {
+                        Ok(()) => {}
+                        Err(PromiseError::Abandoned) => assert!(aborted, "abandoned without abort"),
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            }
+            3 => pool.shutdown(),
+            _ => {
+                pool.abort();
+                aborted = true;
+            }
+        }
+    }
+    pool.shutdown();
+    for p in awaited {
+        match p.get() {
+            Ok(()) => {}
+            Err(PromiseError::Abandoned) => assert!(aborted, "abandoned without abort"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let (made, accepted, refused) = (
+        c.made.load(Ordering::SeqCst),
+        c.accepted.load(Ordering::SeqCst),
+        c.refused.load(Ordering::SeqCst),
+    );
+    let ran = c.ran.load(Ordering::SeqCst);
+    assert_eq!(
+        made,
+        accepted + refused,
+        "a job neither accepted nor refused"
+    );
+    assert_eq!(
+        c.dropped.load(Ordering::SeqCst),
+        made,
+        "a closure not dropped exactly once"
+    );
+    if aborted {
+        assert!(ran <= accepted, "ran {ran} of {accepted} accepted");
+    } else {
+        assert_eq!(ran, accepted, "an accepted job did not run exactly once");
+    }
+    assert_eq!(pool.workers(), 0);
 }
 
 /// Why a group job failed: its own error, or the group's context seen ended.
