@@ -300,3 +300,138 @@ fn stress_cancel_racing_the_end_never_reports_a_short_stream() {
     }
     eprintln!("{complete} complete, {canceled} cancelled");
 }
+
+/// The output as a plain receiver: read with `select!` until the end; every item, in order
+/// (one stage), then the end and no error.
+#[test]
+fn into_receiver_works_in_select() {
+    let _w = Watchdog::new("into_receiver_works_in_select", 60);
+    let _g = serial();
+    let before = thread_count();
+    let rx = Pipeline::from_iter(0..1000u32)
+        .map(|n| n * 2)
+        .into_receiver();
+    let mut got = Vec::new();
+    loop {
+        lockgate::select! {
+            recv(rx) -> m => match m {
+                Ok(Ok(v)) => got.push(v),
+                Ok(Err(e)) => panic!("a finished pipeline reported {e}"),
+                Err(_) => break,
+            },
+            default(Duration::from_secs(10)) => panic!("no item in 10 s"),
+        }
+    }
+    assert_eq!(got, (0..1000u32).map(|n| n * 2).collect::<Vec<_>>());
+    drop(rx);
+    assert!(settle_to(before) <= before, "stage threads leaked");
+}
+
+/// A cut stream through `into_receiver` ends with one `Err`, then the end; dropping the
+/// receiver mid-stream cancels the pipeline and every stage thread returns.
+#[test]
+fn into_receiver_reports_the_cut_and_cancels_when_dropped() {
+    let _w = Watchdog::new("into_receiver_reports_the_cut_and_cancels_when_dropped", 60);
+    let _g = serial();
+    let before = thread_count();
+    let (ctx, cancel) = Context::background().with_cancel();
+    let rx = Pipeline::from_iter_ctx(0u64.., &ctx)
+        .map(|n| n + 1)
+        .into_receiver();
+    assert_eq!(rx.recv().unwrap().unwrap(), 1);
+    cancel.cancel();
+    let mut errors = 0;
+    for m in rx.iter() {
+        if let Err(e) = m {
+            assert!(
+                matches!(e, PipelineError::Canceled(ContextError::Canceled)),
+                "{e}"
+            );
+            errors += 1;
+        }
+    }
+    assert_eq!(errors, 1, "a cut stream ends with exactly one error");
+    drop(rx);
+    assert!(
+        settle_to(before) <= before,
+        "stage threads leaked after a cancel"
+    );
+    // Dropping the receiver of an endless pipeline stops it.
+    let rx = Pipeline::from_iter(0u64..)
+        .map(|n| n * 3)
+        .fan_out(2, |n| n)
+        .into_receiver();
+    for _ in 0..10 {
+        rx.recv().unwrap().unwrap();
+    }
+    drop(rx);
+    assert!(
+        settle_to(before) <= before,
+        "stage threads leaked after the drop"
+    );
+}
+
+/// Stages on a WorkerPool: the same results as on threads, the pool's workers run them, and
+/// the pipeline's context is reachable.
+#[test]
+fn stages_on_a_worker_pool() {
+    let _w = Watchdog::new("stages_on_a_worker_pool", 60);
+    let _g = serial();
+    let pool = lockgate::workers::WorkerPool::new(6);
+    let mut p = Pipeline::from_iter(1..=200u64)
+        .on(&pool)
+        .map(|n| n * n)
+        .filter(|n| n % 2 == 0)
+        .fan_out(2, |n| n + 1)
+        .par_map_ordered(2, |n| n - 1);
+    assert!(!p.context().is_done());
+    let mut got = Vec::new();
+    while let Some(v) = p.recv().unwrap() {
+        got.push(v);
+    }
+    got.sort_unstable();
+    let want: Vec<u64> = (1..=200u64).map(|n| n * n).filter(|n| n % 2 == 0).collect();
+    assert_eq!(got, want);
+    drop(p);
+    // Every stage job has returned: the pool shuts down at once.
+    assert!(pool.shutdown_timeout(Duration::from_secs(10)));
+    assert!(pool.completed() >= 7, "the stages ran as the pool's jobs");
+}
+
+/// A stage job dropped unrun (its pool aborted while the job was queued) reads as a cut
+/// stream, never as a finished one.
+#[test]
+fn a_stage_job_dropped_unrun_is_a_cut() {
+    let _w = Watchdog::new("a_stage_job_dropped_unrun_is_a_cut", 60);
+    let _g = serial();
+    let pool = Arc::new(
+        lockgate::workers::WorkerPool::builder()
+            .workers(1)
+            .max_stand_ins(0)
+            .build(),
+    );
+    let latch = Arc::new(lockgate::barrier::Latch::new(1));
+    let l = latch.clone();
+    let busy = pool.submit(move || l.wait()).unwrap();
+    while pool.active_workers() == 0 {
+        thread::yield_now();
+    }
+    let mut p = Pipeline::from_iter(0..10u32).on(&pool).map(|n| n + 1);
+    // The map stage is queued behind the busy worker; abort drops it unrun.
+    let opener = {
+        let pool = pool.clone();
+        thread::spawn(move || {
+            while !pool.is_shutdown() {
+                thread::yield_now();
+            }
+            latch.count_down();
+        })
+    };
+    pool.abort();
+    opener.join().unwrap();
+    busy.get().unwrap();
+    match p.recv() {
+        Err(PipelineError::Canceled(_)) => {}
+        other => panic!("a stage dropped unrun read as {other:?}"),
+    }
+}

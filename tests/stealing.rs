@@ -118,8 +118,10 @@ fn stress_shutdown_racing_submits_from_jobs() {
         let accepted = Arc::new(AtomicUsize::new(0));
         let refused = Arc::new(AtomicUsize::new(0));
         let drops = Arc::new(AtomicUsize::new(0));
-        let parents = 40;
-        let children = 50;
+        // More children than a deque holds (256): the rest overflow to the injector, and
+        // past its room run on the submitting worker (caller-runs).
+        let parents = 12;
+        let children = 300;
         for _ in 0..parents {
             let (p, ran, acc, refd, d) = (
                 pool.clone(),

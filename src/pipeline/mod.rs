@@ -150,6 +150,17 @@ impl Run {
     /// Starts a stage: a job of the pool if one was chosen and it takes the job now, else a
     /// dedicated thread.
     pub(super) fn spawn(&self, f: impl FnOnce() + Send + 'static) -> Stage {
+        // A stage job dropped unrun (a pool aborted while it was queued) drops the senders
+        // it holds: the pipeline must read as cut, not ended, so the guard marks it first.
+        let mut unrun = Unrun {
+            f: Some(f),
+            cut: self.cut.clone(),
+        };
+        let f = move || {
+            if let Some(f) = unrun.f.take() {
+                f();
+            }
+        };
         if let Some(pool) = &self.pool {
             match pool.try_submit(f) {
                 Ok(p) => return Stage::Job(p),
@@ -157,6 +168,22 @@ impl Run {
             }
         }
         Stage::Thread(stage_thread(f))
+    }
+}
+
+/// A stage's body until it runs; dropped unrun, it marks the pipeline cut (in its `Drop`,
+/// which runs before the body and the senders it holds are dropped).
+struct Unrun<F> {
+    f: Option<F>,
+    cut: std::sync::Arc<AtomicBool>,
+}
+
+impl<F> Drop for Unrun<F> {
+    fn drop(&mut self) {
+        if self.f.is_some() {
+            // SeqCst: before the senders inside `f` drop, which publish it (see `Run::cut`).
+            self.cut.store(true, SeqCst);
+        }
     }
 }
 
@@ -292,6 +319,11 @@ impl<T: Send + 'static> Pipeline<T> {
     /// Runs the stages added after this call as jobs of `pool` (each holds a worker for the
     /// pipeline's life; if the pool refuses one, that stage gets a dedicated thread). The
     /// pool must outlive the pipeline's use of it: a pool shut down first refuses them.
+    ///
+    /// A stage job waits in the pool's queue until a worker is free: give the pool a worker
+    /// per stage (or keep its compensation on, the default), since dropping the pipeline
+    /// waits for every stage job to have run and returned. A stage job dropped unrun (the
+    /// pool aborted) reads as a cut stream, never as its end.
     pub fn on(mut self, pool: &WorkerPool) -> Self {
         self.run.pool = Some(pool.spawner());
         self

@@ -82,8 +82,18 @@ impl<T> Deque<T> {
         Ok(())
     }
 
+    /// True if a push would now succeed. Owner only, and then it stays true until the
+    /// owner pushes (stealers only make room).
+    pub(crate) fn has_room(&self) -> bool {
+        // Relaxed: only the owner writes `bottom`. Acquire on `top`: as in `push`.
+        let b = self.bottom.load(Ordering::Relaxed);
+        let t = self.top.load(Ordering::Acquire);
+        b.wrapping_sub(t) as isize <= self.mask as isize
+    }
+
     /// Pops the newest element. Owner only.
     pub(crate) fn pop(&self) -> Option<NonNull<T>> {
+        // Relaxed: only the owner (this thread) writes `bottom`.
         let b = self.bottom.load(Ordering::Relaxed);
         // Cheap early exit while the deque is visibly empty (the common idle case): no
         // fence. Acquire pairs with the stealers' CAS: `top == bottom` means every element
@@ -159,7 +169,10 @@ impl<T> Deque<T> {
 
     /// Elements in the deque now (a snapshot; any thread).
     pub(crate) fn len(&self) -> usize {
-        // Relaxed: a snapshot for statistics and hints.
+        // Relaxed: a snapshot for statistics and hints. The pool's parking worker also
+        // takes its last look with it; what orders that look after its registration is
+        // the SeqCst fence before it, pairing with the pusher's fence (`Sched::notify`),
+        // and the fence rules make a Relaxed load enough there.
         let b = self.bottom.load(Ordering::Relaxed);
         let t = self.top.load(Ordering::Relaxed);
         (b.wrapping_sub(t) as isize).max(0) as usize

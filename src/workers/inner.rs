@@ -191,6 +191,7 @@ impl Inner {
     /// Starts one worker already counted in `state`; false (and the count taken back) if
     /// the thread cannot be started. An elastic pool then grows on a later submit.
     fn spawn_worker(this: &Arc<Self>) -> bool {
+        // Relaxed: a name and a slot hint, ordering nothing.
         let k = this.next_id.fetch_add(1, Ordering::Relaxed);
         let me = this.clone();
         match spawn_named(format!("{}-{k}", this.name), move || Inner::work(me, k)) {
@@ -298,6 +299,7 @@ impl Inner {
         if this.keep_alive.is_none() {
             return;
         }
+        // Acquire: pairs with the AcqRel RMWs on `state`; the CAS below re-checks it.
         let mut s = this.state.load(Ordering::Acquire);
         loop {
             // Grow when no worker is idle, or when more jobs wait than idle workers can take
@@ -428,6 +430,10 @@ impl Inner {
                 return hook::without_hook(|| this.rx.recv_until(until));
             }
             if until.passed() {
+                // No longer looking: a worker woken as a searcher whose deadline passed must
+                // not stay counted searching (submits would count on it), and if it was the
+                // last searcher, the next one takes over.
+                this.sched.found(local);
                 return Err(RecvTimeoutError::Timeout);
             }
             if this.sched.start_searching(local, this.workers()) && Sched::pause(round) {
@@ -496,6 +502,7 @@ impl Inner {
 
     /// Counts one more worker in, if below `max`, and starts it.
     fn grow(this: &Arc<Self>) {
+        // Acquire: pairs with the AcqRel RMWs on `state`; the CAS below re-checks it.
         let mut s = this.state.load(Ordering::Acquire);
         loop {
             if live(s) >= this.max {
@@ -518,6 +525,7 @@ impl Inner {
 
     /// Leaves idle; also leaves live if the pool is above `min`. True if retired.
     fn retire(&self) -> bool {
+        // Acquire: pairs with the AcqRel RMWs on `state`; the CAS below re-checks it.
         let mut s = self.state.load(Ordering::Acquire);
         loop {
             let out = live(s) > self.min;
@@ -594,6 +602,7 @@ impl Inner {
     // --- counters ---
 
     pub(super) fn workers(&self) -> usize {
+        // Acquire: pairs with the AcqRel RMWs on `state` (a count read by callers).
         live(self.state.load(Ordering::Acquire))
     }
 

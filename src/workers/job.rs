@@ -62,7 +62,9 @@ where
             }
         }
         // Unshared, the queue's handle is the only caller, and it calls once (`Job::run`
-        // consumes it; its `Drop` runs only if it did not run): no election needed.
+        // consumes it; its `Drop` runs only if it did not run): no election needed. An
+        // unshared cell is never handed to a promise: only `Job::submit` clones a cell into
+        // one, and it makes shared cells (`execute` and `into_raw` make unshared ones).
         // SAFETY: we are the taker (the swap returned false): the only access to `body`.
         self.body.with_mut(|b| unsafe { (*b).take() })
     }

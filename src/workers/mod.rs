@@ -3,14 +3,19 @@
 //! default pool behind [`crate::spawn`], and [`Group`], jobs that fail together (Go's
 //! `errgroup`).
 //!
-//! A job goes through one bounded lockgate channel, so a full queue pushes back on
-//! submitters and idle workers park (no CPU when idle). `submit` returns a
-//! [`Promise`] of the job's result; a panic becomes the promise's error
-//! and the worker lives on. An elastic pool grows on submit when no worker is idle, or more
-//! jobs wait than workers are idle (up to
-//! `max`) and shrinks when a worker has been idle for `keep_alive` (down to `min`): no
-//! thread polls. The intake gate (a shutdown flag and the submits in flight) is one atomic
-//! word; growth and retirement act on another (the live and idle counts and a submit tick).
+//! Scheduling is work stealing (`sched.rs`): each worker has its own deque, which it pops
+//! newest first and the others steal from oldest first; jobs submitted from outside go to
+//! a shared injector, a bounded lockgate channel, so a full queue pushes back on submitters.
+//! Jobs are therefore not run in submission order across the pool. Idle workers search for
+//! a while, then sleep on their own futex word; a submit wakes one only if no worker is
+//! searching (tokio's wake rule), so an idle pool uses no CPU and a busy one pays no system
+//! call per job. `submit` returns a [`Promise`] of the job's result; a panic becomes the
+//! promise's error and the worker lives on. Small `execute` closures travel inline, with
+//! no allocation. An elastic pool grows on submit when no worker is idle, or more jobs
+//! wait than workers are idle (up to `max`) and shrinks when a worker has been idle for
+//! `keep_alive` (down to `min`): no thread polls. The intake gate is the injector's own
+//! close; growth and retirement act on one word (the live and idle counts and a submit
+//! tick).
 //!
 //! Jobs may wait for jobs of their own pool (a promise, a channel a later job fills, a
 //! latch): a `get` on a job that has not started runs it on the waiting worker (claim-inline,
@@ -21,9 +26,8 @@
 //! workers, [`stand_ins`](WorkerPool::stand_ins) counts them, they are never pinned, and
 //! shutdown joins them like the rest.
 //!
-//! Unlike the tutorial's dynamic pool, shutdown never closes a channel that a submit may still be
-//! sending on (the intake gate waits for submits in flight first), and nothing keeps running
-//! after it.
+//! Unlike the tutorial's dynamic pool, a submit racing shutdown is never lost (it is run, or
+//! handed back), and nothing keeps running after it.
 //!
 //! # Example
 //!

@@ -191,7 +191,10 @@ impl Sched {
     /// A worker leaves: stops searching and gives its slot back. Its deque is empty: the
     /// worker left its loop only after finding no job anywhere, and only it pushes there.
     pub(super) fn release(&self, local: &mut Local) {
-        self.stop_searching(local);
+        // The last searcher leaving hands the search on (as `found` does).
+        if self.stop_searching(local) {
+            self.notify();
+        }
         if let Some(i) = local.slot.take() {
             debug_assert!(self.slots[i].deque.is_empty());
             // Release: the next owner's Acquire claim sees our `next_seq`.
@@ -202,14 +205,20 @@ impl Sched {
     /// Pushes a job on the calling worker's own deque; the job back if it has no slot or
     /// the deque is full. Then applies the wake rule.
     pub(super) fn push_local(&self, slot: usize, job: Job) -> Result<(), Job> {
+        let deque = &self.slots[slot].deque;
+        // Checked before `into_raw`, which moves an inline job into a cell: a job handed
+        // back must be the one given (its closure is recovered by type). The answer cannot
+        // go stale: only the owner (the caller) pushes, and stealers only make room.
+        if !deque.has_room() {
+            return Err(job);
+        }
         let p = job.into_raw();
-        match self.slots[slot].deque.push(p) {
+        match deque.push(p) {
             Ok(()) => {
                 self.notify();
                 Ok(())
             }
-            // SAFETY: `p` came from `into_raw` just above and the deque refused it.
-            Err(p) => Err(unsafe { Job::from_raw(p) }),
+            Err(_) => unreachable!("an owner's deque with room refused its push"),
         }
     }
 
