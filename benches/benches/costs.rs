@@ -7,6 +7,7 @@
 //! Needs the counting build:
 //! `RUSTFLAGS="--cfg lockgate_count" cargo bench -p lockgate-benches --bench costs --target-dir target/count`
 //! (`-- --csv` for CSV; `LOCKGATE_COST_ITEMS` items per shape, default 100,000;
+//! `LOCKGATE_COST_FILTER` a structure-name substring, which skips the model too;
 //! `LOCKGATE_COUNT_INTERLEAVE` = `yield` (default), `spin:N` or `off`).
 
 #[cfg(lockgate_count)]
@@ -36,8 +37,12 @@ fn main() {
         println!("| structure | shape | per | RMWs on shared lines | failed CAS | cross-thread reads | parks | unparks | hottest word: transfers, CAS share | top call sites (line transfers per unit) |");
         println!("|---|---|---|---:|---:|---:|---:|---:|---|---|");
     }
+    let filter = std::env::var("LOCKGATE_COST_FILTER").ok();
     let mut measured: Vec<(String, String, PerUnit)> = Vec::new();
     for s in shapes() {
+        if filter.as_ref().is_some_and(|f| !s.structure.contains(f.as_str())) {
+            continue;
+        }
         let ks: &[usize] = match s.structure {
             "select 2ch" => &[2, 4],
             "barrier" => &[2, 4, 8, 16],
@@ -108,7 +113,7 @@ fn main() {
             measured.push((s.structure.to_string(), name, per(&c, units)));
         }
     }
-    if csv {
+    if csv || filter.is_some() {
         return;
     }
     // The model: fitted on the rows marked fit, checked on the held-out ones.
