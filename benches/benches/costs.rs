@@ -40,7 +40,10 @@ fn main() {
     let filter = std::env::var("LOCKGATE_COST_FILTER").ok();
     let mut measured: Vec<(String, String, PerUnit)> = Vec::new();
     for s in shapes() {
-        if filter.as_ref().is_some_and(|f| !s.structure.contains(f.as_str())) {
+        if filter
+            .as_ref()
+            .is_some_and(|f| !s.structure.contains(f.as_str()))
+        {
             continue;
         }
         let ks: &[usize] = match s.structure {
