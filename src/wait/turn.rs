@@ -177,6 +177,7 @@ impl Turn {
             deadline,
             spin,
             adapt,
+            short,
         } = how;
         // Acquire: pairs with the completer's SeqCst `fetch_add` (a release of its slot work).
         let reached = || distance(self.state.load(Ordering::Acquire), seq) <= 0;
@@ -210,7 +211,13 @@ impl Turn {
             }
             WaitPolicy::Adaptive => {
                 // A teaching wait spins to the ceiling, to measure what the turn needs.
-                let limit = if adapt { limits::MAX } else { spin.get() };
+                let limit = if adapt {
+                    limits::MAX
+                } else if short {
+                    limits::MIN
+                } else {
+                    spin.get()
+                };
                 for i in 0..limit {
                     sync::spin_loop();
                     if reached() {
@@ -332,6 +339,10 @@ pub(crate) struct How<'a> {
     /// Whether this wait teaches the cutoff (one wait in many, so that its line stays
     /// read-mostly).
     pub(crate) adapt: bool,
+    /// Spin only the floor of the cutoff: for a thread that has seen its partners
+    /// descheduled (late binding in the ring), where a long spin mostly waits for a thread
+    /// that is not running.
+    pub(crate) short: bool,
 }
 
 impl<'a> How<'a> {
@@ -342,6 +353,7 @@ impl<'a> How<'a> {
             deadline: None,
             spin,
             adapt,
+            short: false,
         }
     }
 }

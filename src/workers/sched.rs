@@ -410,6 +410,7 @@ impl Sched {
             deadline,
             spin: &self.spin,
             adapt: false,
+            short: false,
         };
         let next = seq.wrapping_add(1);
         loop {
